@@ -1,0 +1,3 @@
+from scan2pdf.cli import main
+
+main()

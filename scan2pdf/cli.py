@@ -1,0 +1,190 @@
+"""The command line: parse, build Options, call the library, map the Report to an exit code.
+
+This is the only module that imports Click. No traceback reaches the user for anything
+they caused: Scan2PdfErrors become a message and an exit code.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from scan2pdf import __version__
+from scan2pdf.convert import convert
+from scan2pdf.errors import ExitCode, MissingDependencyError, Scan2PdfError, UsageError
+from scan2pdf.options import EXISTING_TEXT_MODES, OUTPUT_TYPES, Options
+from scan2pdf.progress import Display
+from scan2pdf.report import Report
+from scan2pdf.tools import PROGRAMS, installed_languages, program_version
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def conversion_options(func: F) -> F:
+    """Options shared by convert and watch (DESIGN.md, CLI contract)."""
+    decorators = [
+        click.option(
+            "-o",
+            "--output",
+            "outdir",
+            required=True,
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Output folder; the input tree is mirrored inside it.",
+        ),
+        click.option(
+            "-l",
+            "--language",
+            default="eng",
+            show_default=True,
+            metavar="LANGS",
+            help="Tesseract languages joined with '+', e.g. eng+spa+chi_sim.",
+        ),
+        click.option(
+            "-j",
+            "--jobs",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Total CPU budget (busy threads). Default: the cores this process may use.",
+        ),
+        click.option(
+            "--report",
+            "report_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Write a JSON Lines report, one object per input.",
+        ),
+        click.option(
+            "--output-type",
+            type=click.Choice(OUTPUT_TYPES),
+            default="auto",
+            show_default=True,
+            help="auto: PDF/A when possible without Ghostscript, else a plain PDF.",
+        ),
+        click.option(
+            "--existing-text",
+            type=click.Choice(EXISTING_TEXT_MODES),
+            default="skip",
+            show_default=True,
+            help="Pages that already have text: skip them (keep their text), redo "
+            "OCR under it, or force OCR of the rasterised page.",
+        ),
+        click.option(
+            "--image-dpi",
+            type=click.IntRange(10, 4800),
+            default=300,
+            show_default=True,
+            help="DPI assumed for images without a credible one.",
+        ),
+        click.option("--rotate-pages", is_flag=True, help="Fix page orientation (needs osd)."),
+        click.option("--deskew", is_flag=True, help="Straighten skewed pages."),
+        click.option("--clean", is_flag=True, help="Clean pages with unpaper before OCR."),
+        click.option(
+            "--optimize",
+            type=click.IntRange(0, 3),
+            default=1,
+            show_default=True,
+            help="OCRmyPDF's output optimisation level (2 and 3 need pngquant).",
+        ),
+        click.option(
+            "--force", is_flag=True, help="Convert again even when the outputs are up to date."
+        ),
+        click.option("-q", "--quiet", is_flag=True, help="Print failures only."),
+        click.option("-v", "--verbose", count=True, help="Print details of each file."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="scan2pdf")
+def cli() -> None:
+    """Turn scanned documents into searchable PDFs plus sidecar text."""
+
+
+@cli.command(name="convert")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@conversion_options
+def convert_command(
+    inputs: tuple[Path, ...],
+    outdir: Path,
+    report_path: Path | None,
+    quiet: bool,
+    verbose: int,
+    **settings: Any,
+) -> None:
+    """Convert INPUT files and folder trees into OUTDIR."""
+    options = _build_options(settings)
+    verbosity = -1 if quiet else verbose
+    report = Report()
+    _exit_on_sigterm()
+    with Display(verbosity) as display:
+        try:
+            convert(
+                inputs,
+                outdir,
+                options,
+                report=report,
+                report_path=report_path,
+                on_result=display.file_done,
+            )
+        except KeyboardInterrupt:
+            pass  # report.interrupted is set; the summary below says so
+        except Scan2PdfError as exc:
+            _fail(exc)
+    display.summary(report)
+    sys.exit(int(report.exit_code()))
+
+
+@cli.command()
+def doctor() -> None:
+    """Show the programs and language packs scan2pdf uses; exit 3 if one is missing."""
+    missing = False
+    for program in PROGRAMS:
+        version = program_version(program.name)
+        state = version or ("MISSING" if program.required else "not installed")
+        click.echo(f"{program.name:<10} {state:<14} {program.purpose}")
+        missing |= program.required and version is None
+    languages = installed_languages()
+    click.echo(f"{'languages':<10} {' '.join(languages) or 'NONE'}")
+    if not languages or "eng" not in languages:
+        missing = True
+    if missing:
+        click.echo("Something required is missing; see the README's set-up command.", err=True)
+        sys.exit(int(ExitCode.MISSING_DEPENDENCY))
+
+
+def _build_options(settings: dict[str, Any]) -> Options:
+    try:
+        return Options(
+            languages=Options.parse_languages(settings.pop("language")),
+            **settings,
+        )
+    except UsageError as exc:
+        _fail(exc)
+
+
+def _fail(exc: Scan2PdfError) -> NoReturn:
+    click.echo(f"Error: {exc.message}", err=True)
+    code = (
+        ExitCode.MISSING_DEPENDENCY if isinstance(exc, MissingDependencyError) else ExitCode.USAGE
+    )
+    sys.exit(int(code))
+
+
+def _exit_on_sigterm() -> None:
+    """Treat SIGTERM (systemd, kill) like Ctrl-C: stop workers, leave nothing partial."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def main() -> None:
+    cli()

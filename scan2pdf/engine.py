@@ -1,0 +1,65 @@
+"""One prepared PDF through ``ocrmypdf.ocr()``, with OCRmyPDF's exceptions mapped to reasons.
+
+Relies on OCRmyPDF 17.x's Python API (checked against 17.8.0 and 17.13.0): ``mode=`` for
+skip/redo/force, ``use_threads=`` and ``progress_bar=``. ``ocr()`` runs one document per
+call and keeps process-global state (plugins, Pillow's pixel limit), which is why the
+scheduler gives every concurrent file its own worker process.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import ocrmypdf
+from ocrmypdf import exceptions as ox
+
+from scan2pdf.errors import (
+    CorruptInputError,
+    EncryptedInputError,
+    MissingDependencyError,
+    OcrError,
+    SignedInputError,
+    first_line,
+)
+from scan2pdf.options import Options
+
+
+def run_ocr(source_pdf: Path, output_pdf: Path, sidecar: Path, options: Options, jobs: int) -> None:
+    """OCR ``source_pdf`` into ``output_pdf`` and OCRmyPDF's own ``sidecar``.
+
+    ``jobs`` is this file's share of the CPU budget. Threads, not processes: we are
+    already inside a worker process, Tesseract runs as a subprocess (so threads overlap
+    fully), and a process pool per file would cost a fork and imports for every document.
+    """
+    extra: dict[str, Any] = dict(options.ocrmypdf_extra)
+    try:
+        ocrmypdf.ocr(
+            source_pdf,
+            output_pdf,
+            language=list(options.languages),
+            sidecar=sidecar,
+            jobs=jobs,
+            use_threads=True,
+            progress_bar=False,
+            mode=options.existing_text,
+            output_type=options.output_type,
+            rotate_pages=options.rotate_pages,
+            deskew=options.deskew,
+            clean=options.clean,
+            optimize=options.optimize,
+            **extra,
+        )
+    except ox.EncryptedPdfError as exc:
+        raise EncryptedInputError("The PDF is encrypted.") from exc
+    except ox.DigitalSignatureError as exc:
+        raise SignedInputError("The PDF carries a digital signature.") from exc
+    except ox.MissingDependencyError as exc:
+        raise MissingDependencyError(first_line(exc)) from exc
+    except (ox.SubprocessOutputError, ox.TesseractConfigError) as exc:
+        raise OcrError(f"OCR failed: {first_line(exc)}") from exc
+    except ox.InputFileError as exc:
+        raise CorruptInputError(f"OCRmyPDF cannot read this file ({first_line(exc)}).") from exc
+    except ox.ExitCodeException as exc:
+        # Everything else OCRmyPDF raises deliberately is about this input or its output.
+        raise OcrError(f"OCRmyPDF stopped: {first_line(exc)}") from exc

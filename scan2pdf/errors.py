@@ -1,0 +1,119 @@
+"""Exit codes and the one exception family scan2pdf raises.
+
+Every error a user can cause or fix carries a stable ``reason`` code (it goes into the
+JSON Lines report and scripts match on it) and a ``remedy``: a sentence saying what to do.
+The CLI prints ``message`` and never a traceback for these; anything that is *not* a
+``Scan2PdfError`` is a bug in scan2pdf and is reported as ``internal_error``.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes; the contract is in DESIGN.md ("Exit codes")."""
+
+    OK = 0
+    FAILURES = 1  # at least one input failed; every other input was still processed
+    USAGE = 2  # Click's own convention for bad usage
+    MISSING_DEPENDENCY = 3  # a program or language pack is missing; nothing was processed
+    INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+
+class Scan2PdfError(Exception):
+    """Base of every error scan2pdf reports to a user.
+
+    ``detail`` says what happened to this input, ``remedy`` what the user can do about it.
+    Both are plain sentences so that ``message`` reads well in a log line or a report.
+    """
+
+    reason: str = "error"
+    remedy: str = ""
+
+    def __init__(self, detail: str, remedy: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if remedy is not None:
+            self.remedy = remedy
+
+    @property
+    def message(self) -> str:
+        return f"{self.detail} {self.remedy}".strip()
+
+
+# ---- run-level errors: nothing is processed ---------------------------------------------
+
+
+class UsageError(Scan2PdfError):
+    """Options or paths that cannot work together; maps to exit code 2."""
+
+    reason = "usage"
+
+
+class MissingDependencyError(Scan2PdfError):
+    """A required program or Tesseract language pack is not installed; exit code 3."""
+
+    reason = "missing_dependency"
+
+
+# ---- per-file errors: the file fails, the batch goes on ---------------------------------
+
+
+class FileError(Scan2PdfError):
+    """A problem with one input; the batch continues with the others."""
+
+
+class CorruptInputError(FileError):
+    reason = "corrupt"
+    remedy = "The file is damaged beyond repair; re-scan or re-export it from its source."
+
+
+class EncryptedInputError(FileError):
+    reason = "encrypted"
+    remedy = (
+        "Remove the password first (for example: qpdf --decrypt --password=PASSWORD "
+        "in.pdf out.pdf) and convert the decrypted copy."
+    )
+
+
+class SignedInputError(FileError):
+    reason = "signed"
+    remedy = (
+        "OCR would invalidate the digital signature, so the file was left alone; "
+        "keep the original as the signed copy."
+    )
+
+
+class UnreadableInputError(FileError):
+    reason = "unreadable"
+    remedy = "Check that the file exists and that this user may read it."
+
+
+class OcrError(FileError):
+    reason = "ocr_error"
+    remedy = "Run again with -v to see what OCRmyPDF and Tesseract reported."
+
+
+class InvalidOutputError(FileError):
+    reason = "invalid_output"
+    remedy = "Run again with -v for details; the input may need repair (qpdf in.pdf out.pdf)."
+
+
+class WorkerCrashedError(FileError):
+    reason = "crashed"
+    remedy = (
+        "A worker process died while converting this file (often out of memory); "
+        "try it alone with -j 1, or with fewer concurrent files."
+    )
+
+
+class InternalError(FileError):
+    reason = "internal_error"
+    remedy = "This is a bug in scan2pdf: run again with -v and report the output."
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's text: third-party messages can run to a page."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,88 @@
+"""The one options object shared by the CLI, the Python API, watch and the workers.
+
+It is frozen (a run cannot change it half-way) and made of plain values, so it pickles
+cheaply into worker processes and, later, onto Dask workers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from scan2pdf.errors import UsageError
+
+ExistingText = Literal["skip", "redo", "force"]
+EXISTING_TEXT_MODES: tuple[ExistingText, ...] = ("skip", "redo", "force")
+
+# OCRmyPDF's --output-type values (17.x). "auto" makes PDF/A when it can without
+# Ghostscript and falls back to a plain PDF otherwise: the safest default on machines
+# whose Ghostscript (Debian 12 ships 10.00.0) OCRmyPDF refuses for PDF/A with existing text.
+OUTPUT_TYPES: tuple[str, ...] = ("auto", "pdfa", "pdf", "pdfa-1", "pdfa-2", "pdfa-3")
+
+_LANGUAGE_RE = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """How to convert. Defaults are what ``scan2pdf convert`` does without options."""
+
+    languages: tuple[str, ...] = ("eng",)
+    # Total CPU budget for the run; None means "the cores this process may use".
+    jobs: int | None = None
+    output_type: str = "auto"
+    existing_text: ExistingText = "skip"
+    # DPI assumed for images that carry none; OCR accuracy depends on it.
+    image_dpi: int = 300
+    rotate_pages: bool = False
+    deskew: bool = False
+    clean: bool = False
+    optimize: int = 1
+    # Redo inputs whose outputs are already up to date.
+    force: bool = False
+    # Extra keyword arguments for ocrmypdf.ocr(), for API users who need one we do not expose.
+    ocrmypdf_extra: tuple[tuple[str, object], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not self.languages:
+            raise UsageError("No OCR language given.", "Pass -l with e.g. eng or eng+spa.")
+        for lang in self.languages:
+            if not _LANGUAGE_RE.match(lang):
+                raise UsageError(
+                    f"'{lang}' is not a Tesseract language code.",
+                    "Use codes like eng, spa or chi_sim, joined with '+'.",
+                )
+        if self.jobs is not None and self.jobs < 1:
+            raise UsageError(f"--jobs must be at least 1, not {self.jobs}.")
+        if self.output_type not in OUTPUT_TYPES:
+            raise UsageError(
+                f"Unknown output type '{self.output_type}'.",
+                f"Use one of: {', '.join(OUTPUT_TYPES)}.",
+            )
+        if self.existing_text not in EXISTING_TEXT_MODES:
+            raise UsageError(
+                f"Unknown existing-text mode '{self.existing_text}'.",
+                "Use skip, redo or force.",
+            )
+        if not 10 <= self.image_dpi <= 4800:
+            raise UsageError(f"--image-dpi must be between 10 and 4800, not {self.image_dpi}.")
+        if not 0 <= self.optimize <= 3:
+            raise UsageError(f"--optimize must be 0, 1, 2 or 3, not {self.optimize}.")
+
+    @staticmethod
+    def parse_languages(spec: str) -> tuple[str, ...]:
+        """``"eng+spa"`` (Tesseract's own syntax) or ``"eng,spa"`` -> ``("eng", "spa")``."""
+        return tuple(part for part in re.split(r"[+,]", spec.strip()) if part)
+
+    @property
+    def language_spec(self) -> str:
+        return "+".join(self.languages)
+
+    def needs_programs(self) -> tuple[str, ...]:
+        """External programs these options need beyond Tesseract and Ghostscript."""
+        needed: list[str] = []
+        if self.clean:
+            needed.append("unpaper")
+        if self.optimize >= 2:
+            needed.append("pngquant")
+        return tuple(needed)

@@ -1,0 +1,78 @@
+"""Verify an output with an independent parser, then publish it atomically.
+
+Publishing copies into a hidden temporary file *in the destination folder* (so the final
+``os.replace`` is a same-filesystem rename, which POSIX makes atomic), fsyncs it, and
+renames it over the final path. A reader therefore sees either no file or a whole one,
+whatever happens to this process. The sidecar is published before the PDF: the pair only
+counts as done (``is_up_to_date``) once both exist, so a crash between the two renames is
+redone on the next run rather than mistaken for success.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from pypdf import PdfReader
+from pypdf.errors import PyPdfError
+
+from scan2pdf.errors import InvalidOutputError
+
+_PART_SUFFIX = ".scan2pdf-part"
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# Read once: os.umask can only be read by setting it, which is not thread safe.
+_UMASK = _current_umask()
+
+
+def verify_pdf(pdf: Path, expected_pages: int) -> None:
+    """Reopen the output with pypdf (not the library that wrote it) and count pages."""
+    try:
+        reader = PdfReader(pdf)
+        pages = len(reader.pages)
+    except (PyPdfError, OSError, ValueError, KeyError) as exc:
+        raise InvalidOutputError(f"The output PDF does not parse ({exc}).") from exc
+    if pages != expected_pages:
+        raise InvalidOutputError(
+            f"The output PDF has {pages} pages but the input has {expected_pages}."
+        )
+
+
+def publish(src: Path, dst: Path) -> None:
+    """Copy ``src`` to ``dst`` so that ``dst`` is never seen half-written."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=_PART_SUFFIX, dir=dst.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
+            shutil.copyfileobj(inp, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        # mkstemp creates 0600; outputs get the permissions any new file would.
+        tmp.chmod(0o666 & ~_UMASK)
+        os.replace(tmp, dst)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def publish_pair(pdf_src: Path, txt_src: Path, pdf_dst: Path, txt_dst: Path) -> None:
+    publish(txt_src, txt_dst)
+    publish(pdf_src, pdf_dst)
+
+
+def is_up_to_date(source: Path, pdf: Path, txt: Path) -> bool:
+    """Both outputs exist and neither is older than the input (a cheap stat, no reading)."""
+    try:
+        source_mtime = source.stat().st_mtime_ns
+        return all(out.stat().st_mtime_ns >= source_mtime for out in (pdf, txt))
+    except OSError:
+        return False

@@ -1,0 +1,105 @@
+"""Per-file results, the JSON Lines report, the summary line and the exit code.
+
+The report is written as results arrive (one line per input, flushed), so a killed run
+still leaves a report of everything it finished, and memory does not grow with the
+number of files: the ``Report`` keeps counters and the failures only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Literal
+
+from scan2pdf.errors import ExitCode
+
+Status = Literal["converted", "skipped", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """What happened to one input. Field names are the report's contract (DESIGN.md)."""
+
+    input: Path
+    status: Status
+    reason: str | None = None
+    message: str | None = None
+    output: Path | None = None
+    sidecar: Path | None = None
+    pages: int | None = None
+    ocr_pages: int | None = None
+    seconds: float = 0.0
+    # What preflight changed (DPI assumed, encryption removed...), for the report.
+    notes: tuple[str, ...] = ()
+    # Traceback or tool output, shown with -v only; not part of the report.
+    detail: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "input": str(self.input),
+            "output": str(self.output) if self.output else None,
+            "sidecar": str(self.sidecar) if self.sidecar else None,
+            "status": self.status,
+            "reason": self.reason,
+            "message": self.message,
+            "pages": self.pages,
+            "ocr_pages": self.ocr_pages,
+            "seconds": round(self.seconds, 3),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass
+class Report:
+    """Running totals of a batch; feed it every ``FileResult``."""
+
+    converted: int = 0
+    skipped: int = 0
+    failed: int = 0
+    pages: int = 0
+    ocr_pages: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+    failures: list[FileResult] = field(default_factory=list)
+    _sink: IO[str] | None = None
+
+    def open_sink(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._sink = path.open("w", encoding="utf-8")
+
+    def close(self) -> None:
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
+
+    def add(self, result: FileResult) -> None:
+        if result.status == "converted":
+            self.converted += 1
+            self.pages += result.pages or 0
+            self.ocr_pages += result.ocr_pages or 0
+        elif result.status == "skipped":
+            self.skipped += 1
+        else:
+            self.failed += 1
+            self.failures.append(result)
+        if self._sink is not None:
+            self._sink.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+            self._sink.flush()
+
+    @property
+    def total(self) -> int:
+        return self.converted + self.skipped + self.failed
+
+    def exit_code(self) -> ExitCode:
+        if self.interrupted:
+            return ExitCode.INTERRUPTED
+        return ExitCode.FAILURES if self.failed else ExitCode.OK
+
+    def summary(self) -> str:
+        rate = self.pages / self.seconds if self.seconds > 0 else 0.0
+        text = (
+            f"{self.converted} converted, {self.skipped} skipped, {self.failed} failed; "
+            f"{self.pages} pages in {self.seconds:.1f} s ({rate:.2f} pages/s)"
+        )
+        return f"Interrupted: {text}" if self.interrupted else text

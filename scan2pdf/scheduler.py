@@ -1,0 +1,181 @@
+"""Run jobs in worker processes within one CPU budget.
+
+The budget is a number of *slots*: one slot is one busy thread (one Tesseract process
+with OMP_THREAD_LIMIT=1, or the Python work between pages). A file is dispatched with
+one slot while other files wait; in the tail of the batch, when nothing waits, a file
+gets the free slots as OCRmyPDF ``jobs`` so its pages run in parallel. The sum of
+slots in flight never exceeds the budget.
+
+Workers live for the whole run (no interpreter start-up and import per file). They are
+started from a forkserver that has already imported OCRmyPDF, so each starts fast and
+none inherits the coordinator's threads (rich's refresh thread, for one).
+
+If a worker dies (a segfault, or the kernel's OOM killer), the pool is broken and every
+file in flight fails with it. Those files are retried one at a time with the pool to
+themselves; a file that kills its worker again alone is the culprit and fails with
+reason ``crashed``. The others are converted as usual.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import signal
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from scan2pdf.discover import Job
+from scan2pdf.errors import WorkerCrashedError
+from scan2pdf.options import Options
+from scan2pdf.worker import Outcome, convert_file, failed, init_worker
+
+# The function a worker runs per job; a seam for tests (a fake engine) and for Dask.
+WorkFn = Callable[[Job, Options, int], Outcome]
+
+
+def cpu_budget() -> int:
+    """Cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota.
+
+    os.cpu_count() and OCRmyPDF's default (multiprocessing.cpu_count) both report the
+    machine's cores, which oversubscribes in containers and under taskset.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = cores or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
+@dataclass(frozen=True, slots=True)
+class _InFlight:
+    job: Job
+    slots: int
+    alone: bool  # a suspect of a worker crash, running with the pool to itself
+
+
+class Scheduler:
+    def __init__(self, budget: int, scratch_root: Path, work: WorkFn = convert_file) -> None:
+        self.budget = max(1, budget)
+        self.scratch_root = scratch_root
+        self.work = work
+        # How far discovery runs ahead: enough to know whether we are in the tail.
+        self.lookahead = 2 * self.budget
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["scan2pdf.worker"])
+        return ProcessPoolExecutor(
+            max_workers=self.budget,
+            mp_context=context,
+            initializer=init_worker,
+            initargs=(str(self.scratch_root),),
+        )
+
+    def run(self, jobs: Iterable[Job], options: Options) -> Iterator[Outcome]:
+        """Yield one Outcome per job, in completion order.
+
+        Closing the generator early (Ctrl-C, an error in the consumer) kills every worker
+        and its children; nothing keeps running after this returns.
+        """
+        source = iter(jobs)
+        waiting: deque[Job] = deque()
+        suspects: deque[Job] = deque()
+        running: dict[Future[Outcome], _InFlight] = {}
+        exhausted = False
+        pool = self._new_pool()
+        finished_cleanly = False
+        try:
+            while True:
+                while not exhausted and len(waiting) < self.lookahead:
+                    try:
+                        waiting.append(next(source))
+                    except StopIteration:
+                        exhausted = True
+                self._dispatch(pool, options, waiting, suspects, running, exhausted)
+                if not running:
+                    finished_cleanly = True
+                    return
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                broken = False
+                for future in done:
+                    flight = running.pop(future)
+                    try:
+                        yield future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        if flight.alone:
+                            yield Outcome(
+                                failed(flight.job, WorkerCrashedError("The worker died."))
+                            )
+                        else:
+                            suspects.append(flight.job)
+                if broken:
+                    # Every other future of a broken pool fails too: collect them, then
+                    # start a fresh pool for what remains.
+                    for future in list(running):
+                        flight = running.pop(future)
+                        try:
+                            outcome = future.result()
+                        except BrokenProcessPool:
+                            suspects.append(flight.job)
+                        else:
+                            yield outcome
+                    _kill_workers(pool)
+                    pool = self._new_pool()
+        finally:
+            if finished_cleanly:
+                pool.shutdown(wait=True)
+            else:
+                _kill_workers(pool)
+
+    def _dispatch(
+        self,
+        pool: ProcessPoolExecutor,
+        options: Options,
+        waiting: deque[Job],
+        suspects: deque[Job],
+        running: dict[Future[Outcome], _InFlight],
+        exhausted: bool,
+    ) -> None:
+        used = sum(flight.slots for flight in running.values())
+        while not any(flight.alone for flight in running.values()):
+            if suspects:
+                if running:
+                    return  # a suspect runs alone: let the pool drain first
+                flight = _InFlight(suspects.popleft(), self.budget, alone=True)
+            elif waiting and used < self.budget:
+                job = waiting.popleft()
+                free = self.budget - used
+                # In the tail (nothing left to discover), share the free slots among
+                # the files still waiting so no core idles while pages remain.
+                slots = max(1, free // (len(waiting) + 1)) if exhausted else 1
+                flight = _InFlight(job, slots, alone=False)
+            else:
+                return
+            future = pool.submit(self.work, flight.job, options, flight.slots)
+            running[future] = flight
+            used += flight.slots
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop the pool now: SIGKILL each worker's process group (worker + Tesseract)."""
+    # ProcessPoolExecutor has no public way to name its workers; _processes has been
+    # {pid: Process} since Python 3.2. Killing only these leaves other pools alone.
+    workers = dict(getattr(pool, "_processes", None) or {})
+    for pid in workers:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,65 @@
+"""The document's full text: OCR text where pages were OCRed, the text layer elsewhere.
+
+OCRmyPDF (17.x, ``_pipeline.merge_sidecars``) writes one segment per OCRed page, separated
+by form feeds, and collapses each run of pages it did not OCR into a single marker segment
+``[OCR skipped on page(s) 3-5]``. We expand those markers back into pages and fill them
+with the text the output PDF already carries (pypdf), so the sidecar has every page,
+in order, with no tool markers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pypdf import PdfReader
+
+_SKIPPED = re.compile(r"\[OCR skipped on page\(s\) (\d+)(?:-(\d+))?\]")
+
+
+@dataclass(frozen=True, slots=True)
+class SidecarText:
+    pages: tuple[str, ...]
+    ocr_pages: int
+
+    def render(self) -> str:
+        """Pages separated by form feed; each non-empty page ends with a newline."""
+        return "\f".join(_tidy(page) for page in self.pages)
+
+
+def split_ocrmypdf_sidecar(text: str, page_count: int) -> list[str | None]:
+    """OCRmyPDF's sidecar -> one entry per page; None where the page was not OCRed."""
+    pages: list[str | None] = []
+    for segment in text.split("\f"):
+        if len(pages) >= page_count:
+            break
+        marker = _SKIPPED.fullmatch(segment.strip())
+        first = len(pages) + 1
+        if marker and int(marker.group(1)) == first:
+            last = int(marker.group(2) or first)
+            pages.extend([None] * (last - first + 1))
+        else:
+            pages.append(segment)
+    # A sidecar shorter than the document (should not happen) leaves pages to the text layer.
+    pages.extend([None] * (page_count - len(pages)))
+    return pages[:page_count]
+
+
+def build_sidecar(ocrmypdf_sidecar: Path, output_pdf: Path, page_count: int) -> SidecarText:
+    raw = ocrmypdf_sidecar.read_text(encoding="utf-8") if ocrmypdf_sidecar.exists() else ""
+    split = split_ocrmypdf_sidecar(raw, page_count)
+    ocr_pages = sum(1 for page in split if page is not None)
+    if ocr_pages == page_count:
+        return SidecarText(tuple(page or "" for page in split), ocr_pages)
+    reader = PdfReader(output_pdf)
+    pages = tuple(
+        page if page is not None else (reader.pages[index].extract_text() or "")
+        for index, page in enumerate(split)
+    )
+    return SidecarText(pages, ocr_pages)
+
+
+def _tidy(page: str) -> str:
+    page = page.rstrip()
+    return f"{page}\n" if page else ""
