@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn, TypeVar
@@ -122,8 +123,7 @@ def convert_command(
     options = _build_options(settings)
     verbosity = -1 if quiet else verbose
     report = Report()
-    _exit_on_sigterm()
-    with Display(verbosity) as display:
+    with _interrupt_on_signals(), Display(verbosity) as display:
         try:
             convert(
                 inputs,
@@ -177,13 +177,23 @@ def _fail(exc: Scan2PdfError) -> NoReturn:
     sys.exit(int(code))
 
 
-def _exit_on_sigterm() -> None:
-    """Treat SIGTERM (systemd, kill) like Ctrl-C: stop workers, leave nothing partial."""
+@contextmanager
+def _interrupt_on_signals() -> Iterator[None]:
+    """SIGINT (Ctrl-C) and SIGTERM (systemd, kill) both stop the run cleanly.
+
+    Installed explicitly because a process started in the background by a
+    non-interactive shell inherits SIGINT as ignored, and Python keeps it that way.
+    """
 
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def main() -> None:

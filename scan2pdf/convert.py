@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ from scan2pdf.options import Options
 from scan2pdf.output import is_up_to_date, publish_pair
 from scan2pdf.report import FileResult, Report
 from scan2pdf.scheduler import Scheduler, cpu_budget
+from scan2pdf.scratch import new_scratch
 from scan2pdf.tools import check_environment
 from scan2pdf.worker import Outcome, failed
 
@@ -61,7 +61,7 @@ def convert(
             on_result(result)
 
     started = time.monotonic()
-    scratch = Path(tempfile.mkdtemp(prefix="scan2pdf-"))
+    scratch = new_scratch()
     try:
         first = next(jobs, None)  # surfaces layout errors before anything else happens
         if first is None:

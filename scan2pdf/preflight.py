@@ -63,7 +63,9 @@ def _prepare_pdf(source: Path, scratch: Path) -> Prepared:
     except pikepdf.PasswordError as exc:
         raise EncryptedInputError("The PDF is encrypted with a password.") from exc
     except pikepdf.PdfError as exc:
-        raise CorruptInputError(f"The PDF cannot be read ({first_line(exc)}).") from exc
+        # pikepdf prefixes its message with the path, which the report already names.
+        why = first_line(exc).removeprefix(f"{source}: ")
+        raise CorruptInputError(f"The PDF cannot be read ({why}).") from exc
     except OSError as exc:
         raise UnreadableInputError(f"The file cannot be read ({exc.strerror}).") from exc
     with pdf:

@@ -78,7 +78,7 @@ class Scheduler:
             max_workers=self.budget,
             mp_context=context,
             initializer=init_worker,
-            initargs=(str(self.scratch_root),),
+            initargs=(str(self.scratch_root), os.getpid()),
         )
 
     def run(self, jobs: Iterable[Job], options: Options) -> Iterator[Outcome]:

@@ -54,10 +54,18 @@ def build_sidecar(ocrmypdf_sidecar: Path, output_pdf: Path, page_count: int) -> 
         return SidecarText(tuple(page or "" for page in split), ocr_pages)
     reader = PdfReader(output_pdf)
     pages = tuple(
-        page if page is not None else (reader.pages[index].extract_text() or "")
-        for index, page in enumerate(split)
+        page if page is not None else layer_text(reader, index) for index, page in enumerate(split)
     )
     return SidecarText(pages, ocr_pages)
+
+
+def layer_text(reader: PdfReader, index: int) -> str:
+    """A page's existing text layer.
+
+    NUL is dropped: OCRmyPDF 17's fpdf2 renderer maps glyph 0 to U+0000 and places it
+    between CJK glyphs; poppler hides it, pypdf passes it through. It is never text.
+    """
+    return (reader.pages[index].extract_text() or "").replace("\x00", "")
 
 
 def _tidy(page: str) -> str:

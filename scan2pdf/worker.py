@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import shutil
 import signal
 import tempfile
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from scan2pdf.options import Options
 from scan2pdf.output import verify_pdf
 from scan2pdf.preflight import prepare
 from scan2pdf.report import FileResult
+from scan2pdf.scratch import alive
 from scan2pdf.sidecar import build_sidecar
 
 
@@ -51,7 +54,7 @@ class _Collect(logging.Handler):
 _COLLECT = _Collect()
 
 
-def init_worker(scratch_root: str) -> None:
+def init_worker(scratch_root: str, coordinator: int) -> None:
     """Process-pool initializer.
 
     - Own process group: the coordinator stops a worker *and* its Tesseract and
@@ -61,14 +64,40 @@ def init_worker(scratch_root: str) -> None:
       the CPU budget (OCRmyPDF honours a numeric value as given; tesseract_ocr.validate).
     - Temporary files under the run's scratch root, which the coordinator deletes on any
       exit, so a killed worker leaves nothing behind in the system temp folder.
+    - A watchdog on the coordinator: if it is killed (kill -9, OOM), nobody would ever
+      stop this worker, which blocks forever on the executor's queue (it holds both ends
+      of the pipe, so it never sees EOF).
     """
     os.setpgrp()
+    _watch_coordinator(coordinator)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["OMP_THREAD_LIMIT"] = "1"
     tempfile.tempdir = scratch_root
     root = logging.getLogger()
     root.handlers[:] = [_COLLECT]
     root.setLevel(logging.WARNING)
+
+
+def _watch_coordinator(pid: int) -> None:
+    """Kill this worker's process group (itself and its Tesseract) once ``pid`` exits.
+
+    A pidfd names one process for good, so a recycled pid cannot fool it (Linux 5.3+);
+    where pidfds are missing we poll the pid instead.
+    """
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            fd = None
+        if fd is not None:
+            select.select([fd], [], [])  # readable once the process has exited
+        else:
+            while alive(pid):
+                time.sleep(1.0)
+        os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=watch, name="coordinator-watchdog", daemon=True).start()
 
 
 def convert_file(job: Job, options: Options, jobs: int) -> Outcome:

@@ -1,0 +1,58 @@
+"""Small helpers for tests that read PDFs and make awkward inputs."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+import pikepdf
+from PIL import Image, ImageDraw, ImageFont
+from pypdf import PdfReader
+
+from scan2pdf.sidecar import layer_text
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def pdf_pages(path: Path) -> int:
+    return len(PdfReader(path).pages)
+
+
+def pdf_text(path: Path) -> str:
+    """The text layer as pypdf reads it (see scan2pdf.sidecar.layer_text on NULs)."""
+    reader = PdfReader(path)
+    return "\f".join(layer_text(reader, i) for i in range(len(reader.pages)))
+
+
+def squash(text: str) -> str:
+    """Lower-case, NFC, no whitespace: compare OCR text without layout noise."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFC", text)).lower()
+
+
+def text_image(
+    path: Path,
+    text: str,
+    size: tuple[int, int] = (1000, 300),
+    dpi: int | None = 300,
+    mode: str = "L",
+    fmt: str | None = None,
+) -> Path:
+    """A clean image of one line of text, for inputs the samples do not cover."""
+    image = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(image)
+    try:
+        font: ImageFont.FreeTypeFont | ImageFont.ImageFont = ImageFont.truetype(FONT, 56)
+    except OSError:
+        font = ImageFont.load_default(56)
+    draw.text((40, 100), text, font=font, fill=0)
+    image = image.convert(mode)
+    kwargs = {"dpi": (dpi, dpi)} if dpi else {}
+    image.save(path, format=fmt, **kwargs)
+    return path
+
+
+def encrypted_pdf(source: Path, target: Path, user_password: str) -> Path:
+    with pikepdf.open(source) as pdf:
+        pdf.save(target, encryption=pikepdf.Encryption(user=user_password, owner="owner"))
+    return target

@@ -1,0 +1,106 @@
+"""Killing a run midway never leaves a partial output, and the next run completes it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import SAMPLES, SCAN2PDF, run_scan2pdf
+from .helpers import pdf_pages
+
+PAGES = {"scanned-report": 2, "english-letter": 2, "spanish-note": 1}
+
+
+def make_batch(folder: Path, copies: int = 4) -> dict[str, int]:
+    """Several copies of a few samples: enough work to be interrupted in the middle."""
+    expected: dict[str, int] = {}
+    sources = [
+        SAMPLES / "reports" / "scanned-report.pdf",
+        SAMPLES / "letters" / "english-letter.tif",
+        SAMPLES / "letters" / "spanish-note.png",
+    ]
+    for n in range(copies):
+        for source in sources:
+            name = f"{source.stem}-{n}{source.suffix}"
+            shutil.copy(source, folder / name)
+            expected[f"{source.stem}-{n}"] = PAGES[source.stem]
+    return expected
+
+
+def wait_for(predicate: object, deadline: float, what: str) -> None:
+    assert callable(predicate)
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def processes_with_env(marker: str) -> list[int]:
+    """Processes of this run, found by a unique TMPDIR in their environment."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def assert_outputs_whole(out: Path, expected: dict[str, int]) -> None:
+    for path in out.rglob("*"):
+        assert not path.name.startswith("."), f"temporary file left behind: {path}"
+    for pdf in out.glob("*.pdf"):
+        assert pdf_pages(pdf) == expected[pdf.stem], pdf  # parses, every page there
+        assert pdf.with_suffix(".txt").exists(), "a PDF is only published after its sidecar"
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
+def test_interrupted_run_leaves_only_whole_outputs(tmp_path: Path, how: signal.Signals) -> None:
+    src, out, tmp = tmp_path / "in", tmp_path / "out", tmp_path / "tmp"
+    for folder in (src, tmp):
+        folder.mkdir()
+    expected = make_batch(src)
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    with (tmp_path / "stderr").open("w") as stderr:
+        proc = subprocess.Popen(
+            [*SCAN2PDF, "convert", str(src), "-o", str(out), "-j", "2"],
+            env=env,
+            stderr=stderr,
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for(lambda: any(out.glob("*.pdf")), 120, "the first output")
+        proc.send_signal(how)
+        code = proc.wait(timeout=60)
+
+    if how == signal.SIGINT:
+        assert code == 130
+        assert (tmp_path / "stderr").read_text().splitlines()[-1].startswith("Interrupted: ")
+        assert list(tmp.iterdir()) == []  # scratch removed
+        wait_for(lambda: not processes_with_env(str(tmp)), 10, "workers to be gone")
+    else:
+        # Orphaned workers finish at most their current file, and never write to OUTDIR.
+        wait_for(lambda: not processes_with_env(str(tmp)), 120, "orphaned workers to exit")
+    done = len(list(out.glob("*.pdf")))
+    assert 0 < done < len(expected), "the signal should land in the middle of the batch"
+    assert_outputs_whole(out, expected)
+
+    rerun = run_scan2pdf(
+        "convert", src, "-o", out, "-j", "2", report=tmp_path / "r.jsonl", env={"TMPDIR": str(tmp)}
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    statuses = [row["status"] for row in rerun.report]
+    assert statuses.count("skipped") == done
+    assert statuses.count("converted") == len(expected) - done
+    assert_outputs_whole(out, expected)
+    assert sorted(p.stem for p in out.glob("*.pdf")) == sorted(expected)
+    assert list(tmp.iterdir()) == []  # a kill -9 run's scratch is swept by the next run

@@ -1,0 +1,129 @@
+"""The command-line contract: exact messages and exit codes, without running OCR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scan2pdf import tools
+from scan2pdf.cli import cli
+
+from .conftest import SAMPLES
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def fresh_tool_cache() -> None:
+    tools.program_version.cache_clear()
+    tools.installed_languages.cache_clear()
+
+
+def test_missing_language_is_refused_before_any_work(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["convert", str(SAMPLES), "-o", str(out), "-l", "eng+xyz"])
+    installed = ", ".join(tools.installed_languages())
+    assert result.exit_code == 3
+    assert result.stderr == (
+        f"Error: Tesseract language pack not installed: xyz. Installed: {installed}. "
+        "Install it, for example: apt-get install tesseract-ocr-xyz\n"
+    )
+    assert not out.exists()  # nothing was processed
+
+
+def test_rotate_pages_needs_osd_language_listed(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tools, "installed_languages", lambda: ("eng",))
+    result = runner.invoke(
+        cli, ["convert", str(SAMPLES), "-o", str(tmp_path / "o"), "--rotate-pages"]
+    )
+    assert result.exit_code == 3
+    assert "Tesseract language pack not installed: osd. Installed: eng." in result.stderr
+
+
+def test_missing_program_exits_3_with_install_hint(runner: CliRunner, tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    result = runner.invoke(
+        cli, ["convert", str(SAMPLES), "-o", str(tmp_path / "o")], env={"PATH": str(empty)}
+    )
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "Error: Required program not found: tesseract (OCR engine), gs (PDF rendering and "
+        "PDF/A). Install it, for example: apt-get install tesseract-ocr ghostscript\n"
+    )
+
+
+def test_clean_requires_unpaper(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = tools.program_version
+    monkeypatch.setattr(
+        tools, "program_version", lambda name: None if name == "unpaper" else real(name)
+    )
+    result = runner.invoke(cli, ["convert", str(SAMPLES), "-o", str(tmp_path / "o"), "--clean"])
+    assert result.exit_code == 3
+    assert "Required program not found: unpaper (--clean)." in result.stderr
+
+
+def test_output_folder_may_not_be_the_input_folder(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.4\n")
+    result = runner.invoke(cli, ["convert", str(tmp_path), "-o", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: The output folder '{tmp_path}' is the input folder '{tmp_path}'. "
+        "Choose an output folder that is not an input folder (it may be inside one).\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-j", "0"], "Invalid value for '-j' / '--jobs': 0 is not in the range x>=1."),
+        (
+            ["--existing-text", "maybe"],
+            "Invalid value for '--existing-text': 'maybe' is not one of",
+        ),
+        (["-l", "eng;rm"], "Error: 'eng;rm' is not a Tesseract language code."),
+        (
+            ["--image-dpi", "5"],
+            "Invalid value for '--image-dpi': 5 is not in the range 10<=x<=4800.",
+        ),
+    ],
+)
+def test_bad_options_exit_2(
+    runner: CliRunner, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = runner.invoke(cli, ["convert", str(SAMPLES), "-o", str(tmp_path / "o"), *args])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_missing_input_exits_2(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["convert", str(tmp_path / "nope.tif"), "-o", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr
+
+
+def test_doctor_lists_tools_and_languages(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["doctor"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert set(lines) == {"tesseract", "gs", "unpaper", "pngquant", "languages"}
+    for language in ("eng", "spa", "chi_sim", "osd"):
+        assert language in lines["languages"].split()
+    assert lines["tesseract"].split()[1][0].isdigit()
+
+
+def test_doctor_fails_when_tesseract_is_missing(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["doctor"], env={"PATH": str(tmp_path)})
+    assert result.exit_code == 3
+    assert "tesseract  MISSING" in result.stdout
+    assert "languages  NONE" in result.stdout

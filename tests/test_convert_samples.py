@@ -1,0 +1,137 @@
+"""End to end on samples/: real Tesseract, real worker processes, real files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+from .conftest import SAMPLES, SamplesRun, run_scan2pdf
+from .helpers import pdf_pages, pdf_text, squash
+
+# input (relative to samples/) -> (pages, words that must be in sidecar and PDF text layer)
+EXPECTED = {
+    "letters/english-letter.tif": (2, ["Harbour Office Archive", "invoice", "south quay"]),
+    "letters/spanish-note.png": (1, ["Biblioteca Municipal", "periódicos", "Núñez"]),
+    "notices/chinese-notice.jpg": (1, ["档案馆通知", "旧报纸"]),
+    "reports/scanned-report.pdf": (2, ["Annual Report 1987", "reservoir", "pumping station"]),
+    "reports/digital-memo.pdf": (2, ["Memo typed on a computer", "Minutes of the meeting"]),
+}
+REPORT_FIELDS = {
+    "input",
+    "output",
+    "sidecar",
+    "status",
+    "reason",
+    "message",
+    "pages",
+    "ocr_pages",
+    "seconds",
+    "notes",
+}
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_converts_every_sample_into_a_mirrored_tree(samples_run: SamplesRun) -> None:
+    run, out = samples_run.run, samples_run.outdir
+    assert run.returncode == 0, run.stderr
+    produced = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    expected = sorted(
+        f"{Path(rel).with_suffix(ext)}" for rel in EXPECTED for ext in (".pdf", ".txt")
+    )
+    assert produced == expected
+
+
+def test_page_counts_and_text_in_pdf_and_sidecar(samples_run: SamplesRun) -> None:
+    out = samples_run.outdir
+    for rel, (pages, words) in EXPECTED.items():
+        pdf, txt = out / Path(rel).with_suffix(".pdf"), out / Path(rel).with_suffix(".txt")
+        assert pdf_pages(pdf) == pages, rel
+        sidecar = txt.read_text(encoding="utf-8")
+        assert sidecar.count("\f") == pages - 1, rel
+        assert "[OCR skipped" not in sidecar
+        for word in words:
+            assert squash(word) in squash(sidecar), (rel, word)
+            assert squash(word) in squash(pdf_text(pdf)), (rel, word)
+
+
+def test_existing_text_is_kept_and_only_the_scanned_page_is_ocred(samples_run: SamplesRun) -> None:
+    memo = samples_run.run.by_name()["digital-memo.pdf"]
+    assert (memo["pages"], memo["ocr_pages"]) == (2, 1)
+    pages = (samples_run.outdir / "reports" / "digital-memo.txt").read_text().split("\f")
+    assert pages[0].startswith("Memo typed on a computer")  # from the text layer (pypdf)
+    assert "Minutes of the meeting" in pages[1]  # from OCR
+
+
+def test_report_has_one_object_per_input(samples_run: SamplesRun) -> None:
+    run = samples_run.run
+    inputs = sorted(p.name for p in SAMPLES.rglob("*") if p.is_file())
+    assert sorted(run.by_name()) == inputs
+    for row in run.report:
+        assert set(row) == REPORT_FIELDS
+    script = run.by_name()["make_samples.py"]
+    assert (script["status"], script["reason"], script["output"]) == (
+        "skipped",
+        "unsupported",
+        None,
+    )
+    note = run.by_name()["spanish-note.png"]
+    assert note["status"] == "converted"
+    assert note["notes"] == ["300 dpi used for OCR"]  # the PNG has no DPI
+    assert note["output"] == str(samples_run.outdir / "letters" / "spanish-note.pdf")
+
+
+def test_diagnostics_go_to_stderr_and_end_with_a_summary(samples_run: SamplesRun) -> None:
+    run = samples_run.run
+    assert run.stdout == ""
+    lines = run.stderr.splitlines()
+    assert len([line for line in lines if line.startswith("converted ")]) == len(EXPECTED)
+    assert lines[-1].startswith("5 converted, 1 skipped, 0 failed; 8 pages in ")
+    assert lines[-1].endswith(" pages/s)")
+
+
+def test_rerun_skips_up_to_date_outputs_and_force_redoes_them(
+    samples_run: SamplesRun, tmp_path: Path
+) -> None:
+    out = samples_run.outdir
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    again = run_scan2pdf("convert", SAMPLES, "-o", out, report=tmp_path / "again.jsonl")
+    assert again.returncode == 0
+    statuses = {name: (r["status"], r["reason"]) for name, r in again.by_name().items()}
+    assert statuses == {name: ("skipped", "up_to_date") for name in statuses} | {
+        "make_samples.py": ("skipped", "unsupported")
+    }
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == before
+
+    # A changed input (newer than its outputs) is redone; the rest stay skipped.
+    note = out / "letters" / "spanish-note.txt"
+    past = time.time() - 3600
+    os.utime(note, (past, past))
+    third = run_scan2pdf("convert", SAMPLES, "-o", out, "-l", "spa", report=tmp_path / "3.jsonl")
+    assert third.by_name()["spanish-note.png"]["status"] == "converted"
+    assert third.by_name()["english-letter.tif"]["status"] == "skipped"
+
+    forced = run_scan2pdf(
+        "convert",
+        SAMPLES / "reports",
+        "-o",
+        out / "reports",
+        "--force",
+        report=tmp_path / "forced.jsonl",
+    )
+    assert forced.returncode == 0
+    assert {r["status"] for r in forced.report} == {"converted"}
+
+
+def test_inputs_are_never_modified(samples_run: SamplesRun, tmp_path: Path) -> None:
+    before = tree_digest(SAMPLES)
+    run_scan2pdf("convert", SAMPLES / "letters", "-o", tmp_path / "out", "-l", "eng+spa")
+    assert tree_digest(SAMPLES) == before

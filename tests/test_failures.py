@@ -1,0 +1,59 @@
+"""One bad file never stops the batch; each failure has a reason and a remedy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .conftest import SAMPLES, run_scan2pdf
+from .helpers import encrypted_pdf, pdf_pages, text_image
+
+
+def test_bad_files_fail_alone_with_reasons(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    text_image(src / "good.png", "The batch goes on")
+    (src / "truncated.pdf").write_bytes(
+        (SAMPLES / "reports" / "scanned-report.pdf").read_bytes()[:300]
+    )
+    encrypted_pdf(SAMPLES / "reports" / "digital-memo.pdf", src / "locked.pdf", "secret")
+    encrypted_pdf(SAMPLES / "reports" / "scanned-report.pdf", src / "open.pdf", "")
+    (src / "garbage.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    (src / "readme.txt").write_text("not a scan")
+    out = tmp_path / "out"
+
+    run = run_scan2pdf("convert", src, "-o", out, report=tmp_path / "r.jsonl")
+
+    assert run.returncode == 1
+    rows = run.by_name()
+    outcome = {name: (row["status"], row["reason"]) for name, row in rows.items()}
+    assert outcome == {
+        "good.png": ("converted", None),
+        "open.pdf": ("converted", None),
+        "truncated.pdf": ("failed", "corrupt"),
+        "locked.pdf": ("failed", "encrypted"),
+        "garbage.jpg": ("skipped", "unsupported"),
+        "readme.txt": ("skipped", "unsupported"),
+    }
+    assert rows["locked.pdf"]["message"] == (
+        "The PDF is encrypted with a password. Remove the password first (for example: "
+        "qpdf --decrypt --password=PASSWORD in.pdf out.pdf) and convert the decrypted copy."
+    )
+    assert str(rows["truncated.pdf"]["message"]).startswith("The PDF cannot be read (")
+    assert rows["open.pdf"]["notes"] == ["encryption removed (no password was needed to open it)"]
+    assert pdf_pages(out / "open.pdf") == 2
+    # Failed inputs leave no output at all; the good one is complete.
+    assert sorted(p.name for p in out.iterdir()) == ["good.pdf", "good.txt", "open.pdf", "open.txt"]
+    assert "batch goes on" in (out / "good.txt").read_text()
+    assert "Traceback" not in run.stderr
+    assert "failed     " in run.stderr and run.stderr.rstrip().endswith("pages/s)")
+
+
+def test_verbose_shows_the_details_of_a_failure(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"%PDF-1.7\n%%EOF\n")
+    quiet = run_scan2pdf("convert", bad, "-o", tmp_path / "o", "-q")
+    verbose = run_scan2pdf("convert", bad, "-o", tmp_path / "o", "-v")
+    assert quiet.returncode == verbose.returncode == 1
+    assert quiet.stderr.splitlines()[0].startswith(f"failed     {bad}: corrupt: The PDF cannot")
+    assert "Traceback" not in quiet.stderr
+    assert "Traceback" in verbose.stderr  # the details, on request only
