@@ -103,4 +103,6 @@ def test_interrupted_run_leaves_only_whole_outputs(tmp_path: Path, how: signal.S
     assert statuses.count("converted") == len(expected) - done
     assert_outputs_whole(out, expected)
     assert sorted(p.stem for p in out.glob("*.pdf")) == sorted(expected)
-    assert list(tmp.iterdir()) == []  # a kill -9 run's scratch is swept by the next run
+    # A kill -9 run's scratch is swept by the next run. (multiprocessing's own pymp-*
+    # socket folder of the killed run stays; it is tiny and not ours to remove.)
+    assert list(tmp.glob("scan2pdf-*")) == []
