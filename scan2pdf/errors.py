@@ -103,8 +103,8 @@ class InvalidOutputError(FileError):
 class WorkerCrashedError(FileError):
     reason = "crashed"
     remedy = (
-        "A worker process died while converting this file (often out of memory); "
-        "try it alone with -j 1, or with fewer concurrent files."
+        "This usually means it ran out of memory; "
+        "try it alone with -j 1, or with fewer files at once."
     )
 
 

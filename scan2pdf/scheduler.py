@@ -115,7 +115,12 @@ class Scheduler:
                         broken = True
                         if flight.alone:
                             yield Outcome(
-                                failed(flight.job, WorkerCrashedError("The worker died."))
+                                failed(
+                                    flight.job,
+                                    WorkerCrashedError(
+                                        "Its worker process died while converting it."
+                                    ),
+                                )
                             )
                         else:
                             suspects.append(flight.job)

@@ -46,11 +46,21 @@ def split_ocrmypdf_sidecar(text: str, page_count: int) -> list[str | None]:
     return pages[:page_count]
 
 
-def build_sidecar(ocrmypdf_sidecar: Path, output_pdf: Path, page_count: int) -> SidecarText:
+def build_sidecar(
+    ocrmypdf_sidecar: Path, output_pdf: Path, page_count: int, mode: str = "skip"
+) -> SidecarText:
+    """The full text, page by page.
+
+    In ``redo`` mode OCRmyPDF masks a page's existing text before OCR, so its sidecar
+    holds only the *new* text; the page's full text is then its output text layer
+    (kept text plus the new invisible OCR text), read for every page.
+    """
     raw = ocrmypdf_sidecar.read_text(encoding="utf-8") if ocrmypdf_sidecar.exists() else ""
     split = split_ocrmypdf_sidecar(raw, page_count)
     ocr_pages = sum(1 for page in split if page is not None)
-    if ocr_pages == page_count:
+    if mode == "redo":
+        split = [None] * page_count
+    elif ocr_pages == page_count:
         return SidecarText(tuple(page or "" for page in split), ocr_pages)
     reader = PdfReader(output_pdf)
     pages = tuple(

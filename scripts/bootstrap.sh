@@ -50,6 +50,6 @@ if [ "$mode" = demo ]; then
     rm -rf samples-out
     exec .venv/bin/scan2pdf convert samples -o samples-out -l eng+spa+chi_sim --report samples-out/report.jsonl "$@"
 fi
-.venv/bin/ruff check scan2pdf tests samples benchmarks
+.venv/bin/ruff check scan2pdf tests samples
 .venv/bin/mypy scan2pdf
 exec .venv/bin/pytest "$@"
