@@ -7,6 +7,9 @@ import os
 import time
 from pathlib import Path
 
+import pikepdf
+from PIL import Image
+
 from .conftest import SAMPLES, SamplesRun, run_scan2pdf
 from .helpers import pdf_pages, pdf_text, squash
 
@@ -136,3 +139,36 @@ def test_inputs_are_never_modified(samples_run: SamplesRun, tmp_path: Path) -> N
     before = tree_digest(SAMPLES)
     run_scan2pdf("convert", SAMPLES / "letters", "-o", tmp_path / "out", "-l", "eng+spa")
     assert tree_digest(SAMPLES) == before
+
+
+def test_ocrmypdf_options_are_passed_through(tmp_path: Path) -> None:
+    """--rotate-pages turns an upside-down page upright; --output-type pdf is not PDF/A."""
+    with Image.open(SAMPLES / "letters" / "english-letter.tif") as page:
+        page.rotate(180).save(tmp_path / "upside-down.png", dpi=(200, 200))
+    plain = run_scan2pdf("convert", tmp_path / "upside-down.png", "-o", tmp_path / "plain", "-q")
+    fixed = run_scan2pdf(
+        "convert",
+        tmp_path / "upside-down.png",
+        "-o",
+        tmp_path / "fixed",
+        "-q",
+        "--rotate-pages",
+        "--deskew",
+        "--clean",
+        "--optimize",
+        "2",
+        "--output-type",
+        "pdf",
+    )
+    assert plain.returncode == fixed.returncode == 0, fixed.stderr
+    title = squash("Harbour Office Archive")
+    assert title not in squash((tmp_path / "plain" / "upside-down.txt").read_text())
+    assert title in squash((tmp_path / "fixed" / "upside-down.txt").read_text())
+    assert pdfa_part(tmp_path / "plain" / "upside-down.pdf") == "2"  # auto achieved PDF/A-2b
+    assert pdfa_part(tmp_path / "fixed" / "upside-down.pdf") is None
+
+
+def pdfa_part(path: Path) -> str | None:
+    with pikepdf.open(path) as pdf:
+        part = pdf.open_metadata().get("pdfaid:part")
+    return str(part) if part is not None else None
