@@ -92,6 +92,25 @@ def conversion_options(func: F) -> F:
             help="OCRmyPDF's output optimisation level (2 and 3 need pngquant).",
         ),
         click.option(
+            "--max-image-mpixels",
+            type=click.FloatRange(min=0, min_open=True),
+            default=250.0,
+            show_default=True,
+            help="Refuse images larger than this (reason too_large) instead of risking memory.",
+        ),
+        click.option(
+            "--invalidate-signatures",
+            is_flag=True,
+            help="Convert digitally signed PDFs too; their signatures will no longer validate.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            default=3600.0,
+            show_default=True,
+            help="Seconds one file may take before it is stopped and failed.",
+        ),
+        click.option(
             "--force", is_flag=True, help="Convert again even when the outputs are up to date."
         ),
         click.option("-q", "--quiet", is_flag=True, help="Print failures only."),

@@ -13,6 +13,7 @@ from typing import Any
 
 import ocrmypdf
 from ocrmypdf import exceptions as ox
+from PIL import Image
 
 from scan2pdf.errors import (
     CorruptInputError,
@@ -20,6 +21,7 @@ from scan2pdf.errors import (
     MissingDependencyError,
     OcrError,
     SignedInputError,
+    TooLargeError,
     first_line,
 )
 from scan2pdf.options import Options
@@ -48,8 +50,12 @@ def run_ocr(source_pdf: Path, output_pdf: Path, sidecar: Path, options: Options,
             deskew=options.deskew,
             clean=options.clean,
             optimize=options.optimize,
+            max_image_mpixels=options.max_image_mpixels,
+            invalidate_digital_signatures=options.invalidate_signatures,
             **extra,
         )
+    except Image.DecompressionBombError as exc:
+        raise TooLargeError(f"An image in the PDF is over the pixel budget ({exc}).") from exc
     except ox.EncryptedPdfError as exc:
         raise EncryptedInputError("The PDF is encrypted.") from exc
     except ox.DigitalSignatureError as exc:

@@ -80,14 +80,27 @@ class EncryptedInputError(FileError):
 class SignedInputError(FileError):
     reason = "signed"
     remedy = (
-        "OCR would invalidate the digital signature, so the file was left alone; "
-        "keep the original as the signed copy."
+        "OCR would invalidate the signature, so the file was left as it is; "
+        "use --invalidate-signatures to convert it anyway (keep the original as the signed copy)."
     )
 
 
 class UnreadableInputError(FileError):
     reason = "unreadable"
     remedy = "Check that the file exists and that this user may read it."
+
+
+class TooLargeError(FileError):
+    reason = "too_large"
+    remedy = (
+        "Raise --max-image-mpixels if this machine has the memory for it, "
+        "or split or downsample the image first."
+    )
+
+
+class FileTimeoutError(FileError):
+    reason = "timeout"
+    remedy = "Raise --timeout if the file is just long, or convert it alone to find the problem."
 
 
 class OcrError(FileError):

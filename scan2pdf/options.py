@@ -40,6 +40,13 @@ class Options:
     optimize: int = 1
     # Redo inputs whose outputs are already up to date.
     force: bool = False
+    # Images above this many megapixels are refused (reason too_large) before decoding;
+    # also OCRmyPDF's limit for images inside PDFs. 250 is OCRmyPDF 17's own default.
+    max_image_mpixels: float = 250.0
+    # Convert digitally signed PDFs anyway (the signature no longer validates).
+    invalidate_signatures: bool = False
+    # Seconds one file may take before it is stopped and failed (reason timeout).
+    timeout: float = 3600.0
     # Extra keyword arguments for ocrmypdf.ocr(), for API users who need one we do not expose.
     ocrmypdf_extra: tuple[tuple[str, object], ...] = field(default=())
 
@@ -66,6 +73,10 @@ class Options:
             )
         if not 10 <= self.image_dpi <= 4800:
             raise UsageError(f"--image-dpi must be between 10 and 4800, not {self.image_dpi}.")
+        if self.max_image_mpixels <= 0:
+            raise UsageError("--max-image-mpixels must be positive.")
+        if self.timeout <= 0:
+            raise UsageError("--timeout must be positive.")
         if not 0 <= self.optimize <= 3:
             raise UsageError(f"--optimize must be 0, 1, 2 or 3, not {self.optimize}.")
 

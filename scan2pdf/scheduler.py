@@ -22,6 +22,7 @@ import math
 import multiprocessing
 import os
 import signal
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scan2pdf.discover import Job
-from scan2pdf.errors import WorkerCrashedError
+from scan2pdf.errors import FileTimeoutError, WorkerCrashedError
 from scan2pdf.options import Options
 from scan2pdf.worker import Outcome, convert_file, failed, init_worker
 
@@ -61,6 +62,13 @@ class _InFlight:
     job: Job
     slots: int
     alone: bool  # a suspect of a worker crash, running with the pool to itself
+    started: float
+
+
+def _run_job(work: WorkFn, scratch_root: str, job: Job, options: Options, slots: int) -> Outcome:
+    """In the worker: say which process runs this job (so a timeout can stop just it)."""
+    Path(scratch_root, f"job-{job.index}.pid").write_text(str(os.getpid()))
+    return work(job, options, slots)
 
 
 class Scheduler:
@@ -91,6 +99,7 @@ class Scheduler:
         waiting: deque[Job] = deque()
         suspects: deque[Job] = deque()
         running: dict[Future[Outcome], _InFlight] = {}
+        timed_out: set[int] = set()
         exhausted = False
         pool = self._new_pool()
         finished_cleanly = False
@@ -105,43 +114,58 @@ class Scheduler:
                 if not running:
                     finished_cleanly = True
                     return
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                broken = False
-                for future in done:
-                    flight = running.pop(future)
-                    try:
+                next_deadline = min(f.started for f in running.values()) + options.timeout
+                done, _ = wait(
+                    running,
+                    timeout=max(0.05, next_deadline - time.monotonic()),
+                    return_when=FIRST_COMPLETED,
+                )
+                if not done:
+                    self._stop_overdue(running, options.timeout, timed_out)
+                    continue
+                if not any(_broke(f) for f in done):
+                    for future in done:
+                        running.pop(future)
                         yield future.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        if flight.alone:
-                            yield Outcome(
-                                failed(
-                                    flight.job,
-                                    WorkerCrashedError(
-                                        "Its worker process died while converting it."
-                                    ),
-                                )
-                            )
-                        else:
-                            suspects.append(flight.job)
-                if broken:
-                    # Every other future of a broken pool fails too: collect them, then
-                    # start a fresh pool for what remains.
-                    for future in list(running):
-                        flight = running.pop(future)
-                        try:
-                            outcome = future.result()
-                        except BrokenProcessPool:
-                            suspects.append(flight.job)
-                        else:
-                            yield outcome
-                    _kill_workers(pool)
-                    pool = self._new_pool()
+                    continue
+                # A worker died: a broken pool fails every future it holds. Sort them
+                # out, then start a fresh pool for what remains.
+                for future in list(running):
+                    flight = running.pop(future)
+                    if not _broke(future):
+                        yield future.result()
+                    elif flight.job.index in timed_out:
+                        yield Outcome(failed(flight.job, _timeout_error(options.timeout)))
+                    elif flight.alone:
+                        crash = WorkerCrashedError("Its worker process died while converting it.")
+                        yield Outcome(failed(flight.job, crash))
+                    elif timed_out:
+                        waiting.appendleft(flight.job)  # an innocent bystander of a timeout
+                    else:
+                        suspects.append(flight.job)
+                timed_out.clear()
+                _kill_workers(pool)
+                pool = self._new_pool()
         finally:
             if finished_cleanly:
                 pool.shutdown(wait=True)
             else:
                 _kill_workers(pool)
+
+    def _stop_overdue(
+        self, running: dict[Future[Outcome], _InFlight], timeout: float, timed_out: set[int]
+    ) -> None:
+        now = time.monotonic()
+        for flight in running.values():
+            if now - flight.started < timeout or flight.job.index in timed_out:
+                continue
+            pid_file = self.scratch_root / f"job-{flight.job.index}.pid"
+            try:
+                pid = int(pid_file.read_text())
+            except (OSError, ValueError):
+                continue  # its worker has not started it yet: try again on the next round
+            timed_out.add(flight.job.index)
+            _kill_group(pid)
 
     def _dispatch(
         self,
@@ -157,30 +181,41 @@ class Scheduler:
             if suspects:
                 if running:
                     return  # a suspect runs alone: let the pool drain first
-                flight = _InFlight(suspects.popleft(), self.budget, alone=True)
+                job, slots, alone = suspects.popleft(), self.budget, True
             elif waiting and used < self.budget:
                 job = waiting.popleft()
                 free = self.budget - used
                 # In the tail (nothing left to discover), share the free slots among
                 # the files still waiting so no core idles while pages remain.
-                slots = max(1, free // (len(waiting) + 1)) if exhausted else 1
-                flight = _InFlight(job, slots, alone=False)
+                slots, alone = (max(1, free // (len(waiting) + 1)) if exhausted else 1), False
             else:
                 return
-            future = pool.submit(self.work, flight.job, options, flight.slots)
-            running[future] = flight
-            used += flight.slots
+            future = pool.submit(_run_job, self.work, str(self.scratch_root), job, options, slots)
+            running[future] = _InFlight(job, slots, alone, time.monotonic())
+            used += slots
+
+
+def _broke(future: Future[Outcome]) -> bool:
+    return isinstance(future.exception(), BrokenProcessPool)
+
+
+def _timeout_error(timeout: float) -> FileTimeoutError:
+    return FileTimeoutError(f"Stopped after {timeout:g} s (--timeout).")
+
+
+def _kill_group(pid: int) -> None:
+    """SIGKILL a worker's process group (the worker and its Tesseract and Ghostscript)."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _kill_workers(pool: ProcessPoolExecutor) -> None:
-    """Stop the pool now: SIGKILL each worker's process group (worker + Tesseract)."""
+    """Stop the pool now, every worker with its children."""
     # ProcessPoolExecutor has no public way to name its workers; _processes has been
     # {pid: Process} since Python 3.2. Killing only these leaves other pools alone.
-    workers = dict(getattr(pool, "_processes", None) or {})
-    for pid in workers:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+    for pid in dict(getattr(pool, "_processes", None) or {}):
+        _kill_group(pid)
     pool.shutdown(wait=True, cancel_futures=True)

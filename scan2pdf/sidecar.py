@@ -10,11 +10,14 @@ in order, with no tool markers.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from pypdf import PdfReader
 
+_SPACE = re.compile(r"\s+")
+_GLYPH_NAME = re.compile(r"/[A-Za-z][\w.]*")
 _SKIPPED = re.compile(r"\[OCR skipped on page\(s\) (\d+)(?:-(\d+))?\]")
 
 
@@ -22,6 +25,17 @@ _SKIPPED = re.compile(r"\[OCR skipped on page\(s\) (\d+)(?:-(\d+))?\]")
 class SidecarText:
     pages: tuple[str, ...]
     ocr_pages: int
+    # 1-based numbers of kept text-layer pages whose text looks like garbage.
+    unreadable: tuple[int, ...] = ()
+
+    def notes(self) -> list[str]:
+        if not self.unreadable:
+            return []
+        pages = ", ".join(map(str, self.unreadable))
+        return [
+            f"the text layer of page(s) {pages} looks unreadable (fonts without a Unicode "
+            "mapping?); --existing-text force OCRs such pages"
+        ]
 
     def render(self) -> str:
         """Pages separated by form feed; each non-empty page ends with a newline."""
@@ -66,7 +80,22 @@ def build_sidecar(
     pages = tuple(
         page if page is not None else layer_text(reader, index) for index, page in enumerate(split)
     )
-    return SidecarText(pages, ocr_pages)
+    unreadable = tuple(
+        index + 1
+        for index, (ocr, text) in enumerate(zip(split, pages, strict=True))
+        if ocr is None and looks_unreadable(text)
+    )
+    return SidecarText(pages, ocr_pages, unreadable)
+
+
+def looks_unreadable(text: str) -> bool:
+    """Mostly glyph names (pypdf's fallback, ``/g437``), control or private-use characters."""
+    visible = _SPACE.sub("", text)
+    if not visible:
+        return False
+    glyph_names = sum(len(name) for name in _GLYPH_NAME.findall(visible))
+    junk = sum(1 for ch in visible if ch == "\ufffd" or unicodedata.category(ch)[0] == "C")
+    return (glyph_names + junk) / len(visible) > 0.5
 
 
 def layer_text(reader: PdfReader, index: int) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 from scan2pdf.discover import Job
 from scan2pdf.engine import run_ocr
 from scan2pdf.errors import InternalError, Scan2PdfError
+from scan2pdf.images import set_pixel_budget
 from scan2pdf.options import Options
 from scan2pdf.output import verify_pdf
 from scan2pdf.preflight import prepare
@@ -105,6 +106,7 @@ def convert_file(job: Job, options: Options, jobs: int) -> Outcome:
     started = time.monotonic()
     _COLLECT.lines.clear()
     scratch = Path(tempfile.mkdtemp(prefix="job-"))
+    set_pixel_budget(options.max_image_mpixels)
     try:
         prepared = prepare(job.source, job.kind, options, scratch)
         ocr_pdf, ocr_txt = scratch / "output.pdf", scratch / "ocrmypdf-sidecar.txt"
@@ -121,7 +123,7 @@ def convert_file(job: Job, options: Options, jobs: int) -> Outcome:
             pages=prepared.pages,
             ocr_pages=text.ocr_pages,
             seconds=time.monotonic() - started,
-            notes=tuple(prepared.notes),
+            notes=(*prepared.notes, *text.notes()),
             detail="\n".join(_COLLECT.lines) or None,
         )
         return Outcome(result, scratch, ocr_pdf, sidecar)

@@ -89,7 +89,7 @@ def test_report_has_one_object_per_input(samples_run: SamplesRun) -> None:
     )
     note = run.by_name()["spanish-note.png"]
     assert note["status"] == "converted"
-    assert note["notes"] == ["300 dpi used for OCR"]  # the PNG has no DPI
+    assert note["notes"] == ["300 dpi assumed; the image has no DPI (see --image-dpi)"]
     assert note["output"] == str(samples_run.outdir / "letters" / "spanish-note.pdf")
 
 

@@ -1,0 +1,262 @@
+"""Images -> one PDF that OCRmyPDF accepts, every frame upright, opaque, 8-bit and sized right.
+
+Two paths, chosen per file:
+
+- *Direct*: frames img2pdf embeds faithfully (8-bit 1/L/RGB/CMYK/P, no alpha, no EXIF
+  rotation, square pixels) are embedded as they are, without re-encoding. Only the page
+  size is ours: a layout function gives each frame its DPI (``choose_dpi``).
+- *Normalised*: anything else is decoded frame by frame with Pillow and written as a
+  lossless PNG first: EXIF orientation applied, 16-bit scaled (not clipped) to 8-bit,
+  CMYK converted through its ICC profile, alpha flattened so text stays legible whatever
+  its colour, non-square pixels resampled.
+
+OCRmyPDF alone refuses images with alpha and images without a DPI, and its result on a
+light-on-transparent image depends on what the renderer composites it onto.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import cast
+
+import img2pdf
+from PIL import Image, ImageCms, ImageOps, ImageSequence, ImageStat
+
+from scan2pdf.errors import CorruptInputError, TooLargeError, first_line
+
+# A DPI at or below this is what software writes when it does not know (72 or 96), not
+# what a scanner measured; trusting it would make Tesseract see tiny text.
+IMPLAUSIBLE_DPI = 96.0
+# (name, short side, long side) in inches: an image with one of these aspect ratios is
+# taken to be a whole page of that size.
+PAGE_SIZES = (("A4", 8.27, 11.69), ("Letter", 8.5, 11.0), ("Legal", 8.5, 14.0))
+_PAGE_RATIO_TOLERANCE = 0.03
+_PAGE_DPI_RANGE = (150, 1200)  # estimates outside this are not believable scan resolutions
+# Modes img2pdf embeds as they are (for P only without transparency).
+_DIRECT_MODES = frozenset({"1", "L", "RGB", "CMYK", "P"})
+_ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "La", "RGBa"})
+# Below this share of see-through pixels an alpha channel is decoration (a scanner that
+# writes RGBA, fully opaque): flatten onto white, never invert.
+_TRANSPARENT_SHARE = 0.05
+
+LayoutFun = Callable[[int, int, tuple[float, float]], tuple[float, float, float, float]]
+
+try:  # HEIC/HEIF from phones, when the optional plug-in is installed (pip install pillow-heif)
+    from pillow_heif import register_heif_opener  # type: ignore[import-not-found]
+
+    register_heif_opener()
+except ImportError:
+    pass
+
+
+@dataclass
+class ImagePdf:
+    pages: int
+    notes: list[str] = field(default_factory=list)
+
+
+def set_pixel_budget(max_mpixels: float) -> None:
+    """Pillow refuses to decode more than twice this (its decompression-bomb guard)."""
+    Image.MAX_IMAGE_PIXELS = int(max_mpixels * 1_000_000)
+
+
+def credible_dpi(dpi: tuple[float, float] | None) -> float | None:
+    """The image's DPI if a scanner could plausibly have written it, else None."""
+    if not dpi:
+        return None
+    x, y = float(dpi[0]), float(dpi[1])
+    if x <= IMPLAUSIBLE_DPI or y <= IMPLAUSIBLE_DPI or abs(x - y) > 1:
+        return None
+    return x
+
+
+def choose_dpi(
+    width: int, height: int, dpi: tuple[float, float] | None, fallback: int
+) -> tuple[float, str | None]:
+    """The DPI to use for a frame, and a note for the report when it was not the image's."""
+    found = credible_dpi(dpi)
+    if found:
+        return found, None
+    said = "has no DPI" if not dpi else f"says {_format_dpi(dpi)} dpi"
+    short, long = sorted((width, height))
+    for name, short_in, long_in in PAGE_SIZES:
+        if short and abs(long / short - long_in / short_in) <= _PAGE_RATIO_TOLERANCE:
+            estimate = round(short / short_in)
+            if _PAGE_DPI_RANGE[0] <= estimate <= _PAGE_DPI_RANGE[1]:
+                note = f"{estimate} dpi assumed from the page size ({name}); the image {said}"
+                return float(estimate), note
+    return float(fallback), f"{fallback} dpi assumed; the image {said} (see --image-dpi)"
+
+
+def image_to_pdf(source: Path, target: Path, fallback_dpi: int, max_mpixels: float) -> ImagePdf:
+    """Write ``source`` (any image Pillow reads, all its frames) as a PDF at ``target``."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(source) as image:
+                pages = getattr(image, "n_frames", 1)
+                _check_budget(image, max_mpixels)
+                notes: list[str] = []
+                if all(_embeddable(frame) for frame in ImageSequence.Iterator(image)):
+                    dpis = [
+                        _frame_dpi(f, fallback_dpi, notes) for f in ImageSequence.Iterator(image)
+                    ]
+                    data = bytes(img2pdf.convert(str(source), layout_fun=_in_order(dpis)))
+                else:
+                    data = _frames_to_pdf(image, fallback_dpi, notes)
+    except Image.DecompressionBombError as exc:
+        raise TooLargeError(f"The image is larger than the pixel budget ({exc}).") from exc
+    except (OSError, SyntaxError, ValueError, img2pdf.ImageOpenError) as exc:
+        raise CorruptInputError(f"The image cannot be decoded ({first_line(exc)}).") from exc
+    target.write_bytes(data)
+    return ImagePdf(pages, _dedupe(notes))
+
+
+def _check_budget(image: Image.Image, max_mpixels: float) -> None:
+    """Refuse from the header alone, before a single pixel is decoded."""
+    for frame in ImageSequence.Iterator(image):
+        mpixels = frame.width * frame.height / 1_000_000
+        if mpixels > max_mpixels:
+            raise TooLargeError(
+                f"The image has {mpixels:,.0f} megapixels ({frame.width}x{frame.height}), "
+                f"more than the budget of {max_mpixels:g}.",
+            )
+
+
+def _embeddable(frame: Image.Image) -> bool:
+    if frame.mode not in _DIRECT_MODES or "transparency" in frame.info:
+        return False
+    if frame.getexif().get(0x0112, 1) != 1:  # EXIF Orientation
+        return False
+    dpi = frame.info.get("dpi")
+    return not (dpi and _non_square(dpi))
+
+
+def _frame_dpi(frame: Image.Image, fallback_dpi: int, notes: list[str]) -> float:
+    dpi, note = choose_dpi(frame.width, frame.height, frame.info.get("dpi"), fallback_dpi)
+    if note:
+        notes.append(note)
+    return dpi
+
+
+def _in_order(dpis: list[float]) -> LayoutFun:
+    """img2pdf layout: each frame's page size from the DPI we chose for it, in frame order.
+
+    img2pdf calls it once per frame, in order. Its own ``ndpi`` argument is not used: it
+    reports a missing DPI as 96, indistinguishable from a real one.
+    """
+    sizes = iter(dpis)
+
+    def layout(
+        width: int, height: int, ndpi: tuple[float, float]
+    ) -> tuple[float, float, float, float]:
+        dpi = next(sizes)
+        width_pt, height_pt = width * 72.0 / dpi, height * 72.0 / dpi
+        return width_pt, height_pt, width_pt, height_pt
+
+    return layout
+
+
+def _frames_to_pdf(image: Image.Image, fallback_dpi: int, notes: list[str]) -> bytes:
+    """The normalised path: every frame through Pillow into a lossless PNG, then img2pdf."""
+    frames: list[bytes] = []
+    dpis: list[float] = []
+    for raw in ImageSequence.Iterator(image):
+        frame, dpi = _normalise(raw, fallback_dpi, notes)
+        buffer = io.BytesIO()
+        frame.save(buffer, "PNG")
+        frames.append(buffer.getvalue())
+        dpis.append(dpi)
+    return bytes(img2pdf.convert(frames, layout_fun=_in_order(dpis)))
+
+
+def _normalise(
+    frame: Image.Image, fallback_dpi: int, notes: list[str]
+) -> tuple[Image.Image, float]:
+    dpi_info = frame.info.get("dpi")
+    if frame.getexif().get(0x0112, 1) != 1:
+        notes.append("EXIF orientation applied")
+    upright = ImageOps.exif_transpose(frame) or frame
+    flat = _to_8bit(upright)
+    if flat.mode in _ALPHA_MODES or "transparency" in flat.info:
+        flat = _flatten(flat, notes)
+    elif flat.mode == "CMYK":
+        flat = _cmyk_to_rgb(flat)
+    elif flat.mode not in ("1", "L", "RGB"):
+        flat = flat.convert("RGB")
+    if dpi_info and _non_square(dpi_info) and min(dpi_info) > IMPLAUSIBLE_DPI:
+        x, y = float(dpi_info[0]), float(dpi_info[1])
+        target = max(x, y)
+        flat = flat.resize((round(flat.width * target / x), round(flat.height * target / y)))
+        notes.append(f"resampled from {_format_dpi(dpi_info)} dpi to square pixels")
+        return flat, target
+    flat.info["dpi"] = dpi_info
+    return flat, _frame_dpi(flat, fallback_dpi, notes)
+
+
+def _to_8bit(frame: Image.Image) -> Image.Image:
+    """16-bit and 32-bit grey to 8-bit by scaling; Pillow's convert("L") would clip."""
+    if frame.mode.startswith("I;16") or frame.mode == "I":
+        wide = frame.convert("I") if frame.mode != "I" else frame
+        return wide.point(lambda v: v * (1 / 256)).convert("L")
+    if frame.mode == "F":
+        low, high = cast(tuple[float, float], frame.getextrema())
+        scale = 255.0 / (high - low) if high > low else 1.0
+        return frame.point(lambda v: (v - low) * scale).convert("L")
+    return frame
+
+
+def _flatten(frame: Image.Image, notes: list[str]) -> Image.Image:
+    """Remove alpha so whatever is drawn stays visible.
+
+    Flattening onto white hides white or light text drawn on a transparent background.
+    So: where a real share of the image is see-through and what is drawn is light,
+    flatten onto black and invert, giving dark text on a white page; otherwise onto white.
+    """
+    rgba = frame.convert("RGBA")
+    alpha = rgba.getchannel("A")
+    drawn = alpha.point(lambda a: 255 if a >= 128 else 0)
+    see_through = 1.0 - ImageStat.Stat(drawn).mean[0] / 255.0
+    light_ink = False
+    if see_through >= _TRANSPARENT_SHARE and see_through < 1.0:
+        ink = ImageStat.Stat(rgba.convert("L"), mask=drawn).mean[0]
+        light_ink = ink > 127
+    background = (0, 0, 0, 255) if light_ink else (255, 255, 255, 255)
+    flat = Image.alpha_composite(Image.new("RGBA", rgba.size, background), rgba).convert("RGB")
+    if light_ink:
+        notes.append("light content on a transparent background: flattened and inverted")
+        return ImageOps.invert(flat)
+    notes.append("transparency flattened onto white")
+    return flat
+
+
+def _cmyk_to_rgb(frame: Image.Image) -> Image.Image:
+    icc = frame.info.get("icc_profile")
+    if icc:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            converted = ImageCms.profileToProfile(
+                frame, source, ImageCms.createProfile("sRGB"), outputMode="RGB"
+            )
+            if converted is not None:
+                return converted
+        except (ImageCms.PyCMSError, OSError):
+            pass  # a broken profile: fall back to Pillow's plain conversion
+    return frame.convert("RGB")
+
+
+def _non_square(dpi: tuple[float, float]) -> bool:
+    return abs(float(dpi[0]) - float(dpi[1])) > 1
+
+
+def _format_dpi(dpi: tuple[float, float]) -> str:
+    x, y = round(float(dpi[0])), round(float(dpi[1]))
+    return f"{x}" if x == y else f"{x}x{y}"
+
+
+def _dedupe(notes: list[str]) -> list[str]:
+    return list(dict.fromkeys(notes))
