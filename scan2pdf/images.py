@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -68,10 +69,11 @@ def credible_dpi(dpi: tuple[float, float] | None) -> float | None:
     """The image's DPI if a scanner could plausibly have written it, else None."""
     if not dpi:
         return None
-    x, y = float(dpi[0]), float(dpi[1])
+    # Rounded: BMP and PNG store pixels per metre, so 96 dpi reads back as 96.01.
+    x, y = round(float(dpi[0])), round(float(dpi[1]))
     if x <= IMPLAUSIBLE_DPI or y <= IMPLAUSIBLE_DPI or abs(x - y) > 1:
         return None
-    return x
+    return float(x)
 
 
 def choose_dpi(
@@ -97,7 +99,7 @@ def image_to_pdf(source: Path, target: Path, fallback_dpi: int, max_mpixels: flo
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(source) as image:
+            with _header_only(), Image.open(source) as image:
                 pages = getattr(image, "n_frames", 1)
                 _check_budget(image, max_mpixels)
                 notes: list[str] = []
@@ -114,6 +116,19 @@ def image_to_pdf(source: Path, target: Path, fallback_dpi: int, max_mpixels: flo
         raise CorruptInputError(f"The image cannot be decoded ({first_line(exc)}).") from exc
     target.write_bytes(data)
     return ImagePdf(pages, _dedupe(notes))
+
+
+@contextmanager
+def _header_only() -> Iterator[None]:
+    """Open without Pillow's own bomb guard: ``_check_budget`` refuses oversized images
+    from the header with a clearer message, before anything is decoded. Pillow checks only
+    at open, and later opens (img2pdf's) run with the guard back in place."""
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
 
 
 def _check_budget(image: Image.Image, max_mpixels: float) -> None:

@@ -7,7 +7,7 @@ import unicodedata
 from pathlib import Path
 
 import pikepdf
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageStat
 from pypdf import PdfReader
 
 from scan2pdf.sidecar import layer_text
@@ -56,3 +56,18 @@ def encrypted_pdf(source: Path, target: Path, user_password: str) -> Path:
     with pikepdf.open(source) as pdf:
         pdf.save(target, encryption=pikepdf.Encryption(user=user_password, owner="owner"))
     return target
+
+
+def rendered_lightness(pdf: Path, page: int = 0) -> tuple[float, tuple[int, int]]:
+    """Mean lightness (0 black .. 255 white) of a page as a viewer draws it, and its size.
+
+    A page of dark text on paper is mostly light; an inverted one is mostly dark.
+    """
+    import pypdfium2 as pdfium  # installed with OCRmyPDF 17
+
+    document = pdfium.PdfDocument(str(pdf))
+    try:
+        image = document[page].render(scale=0.25).to_pil().convert("L")
+    finally:
+        document.close()
+    return ImageStat.Stat(image).mean[0], image.size

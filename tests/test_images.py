@@ -1,0 +1,236 @@
+"""Image preflight: every kind of image people have becomes a correct searchable page.
+
+Each input is made here from a clean text page, converted once with real Tesseract, and
+checked for its text, its page count, how it looks (not inverted, upright) and the note
+the report gives about what preflight did.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from .conftest import Run, run_scan2pdf
+from .helpers import FONT, pdf_pages, pdf_text, rendered_lightness, squash
+
+TEXT = "Preflight keeps scans legible"
+
+
+def page(size: tuple[int, int] = (1400, 420), ink: int = 0, paper: int = 255) -> Image.Image:
+    image = Image.new("L", size, paper)
+    try:
+        font: ImageFont.FreeTypeFont | ImageFont.ImageFont = ImageFont.truetype(FONT, 64)
+    except OSError:
+        font = ImageFont.load_default(64)
+    ImageDraw.Draw(image).text((60, 160), TEXT, font=font, fill=ink)
+    return image
+
+
+def on_transparent(ink: tuple[int, int, int]) -> Image.Image:
+    """Text in colour ``ink`` on a fully transparent background (RGB under it: black)."""
+    mask = ImageOps.invert(page())
+    image = Image.new("RGBA", mask.size, (0, 0, 0, 0))
+    image.paste(Image.new("RGBA", mask.size, (*ink, 255)), mask=mask)
+    return image
+
+
+def white_on_clear(path: Path) -> None:
+    on_transparent((255, 255, 255)).save(path, dpi=(300, 300))
+
+
+def black_on_clear(path: Path) -> None:
+    on_transparent((0, 0, 0)).save(path, dpi=(300, 300))
+
+
+def la_frames(path: Path) -> None:
+    frames = [page().convert("LA"), page().convert("LA")]
+    for frame in frames:
+        frame.putalpha(ImageOps.invert(page()))  # only the text is opaque
+    frames[0].save(path, save_all=True, append_images=frames[1:], compression="tiff_deflate")
+
+
+def exif_rotated(path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display": stored turned the other way
+    page().convert("RGB").rotate(90, expand=True).save(path, exif=exif.tobytes(), dpi=(300, 300))
+
+
+def cmyk_jpeg(path: Path) -> None:
+    page().convert("CMYK").save(path, "JPEG", dpi=(300, 300))
+
+
+def gray16(fmt: str) -> Callable[[Path], None]:
+    def make(path: Path) -> None:
+        wide = page().convert("I").point(lambda v: v * 257)  # 0..65535, full 16-bit range
+        wide.convert("I;16").save(path, fmt, dpi=(300, 300))
+
+    return make
+
+
+def palette_transparent(path: Path) -> None:
+    image = page().convert("P")
+    image.info["transparency"] = 255  # the paper colour is see-through
+    image.save(path, transparency=255)
+
+
+def gif_frames(path: Path) -> None:
+    frames = [page().convert("P"), page(paper=250).convert("P")]
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+
+
+def saved_as(fmt: str, mode: str = "L") -> Callable[[Path], None]:
+    return lambda path: page().convert(mode).save(path, fmt)
+
+
+def non_square(path: Path) -> None:
+    squashed = page().resize((1400, 210))  # 300 dpi across, 150 dpi down
+    squashed.save(path, dpi=(300, 150))
+
+
+def a4_without_dpi(path: Path) -> None:
+    sheet = Image.new("L", (2480, 3508), 255)  # an A4 page at 300 dpi
+    sheet.paste(page(), (200, 300))
+    sheet.save(path)
+
+
+def says_72_dpi(path: Path) -> None:
+    page().save(path, dpi=(72, 72))
+
+
+@dataclass(frozen=True)
+class Case:
+    make: Callable[[Path], None]
+    pages: int = 1
+    notes: tuple[str, ...] = ()
+    landscape: bool = True  # the text line runs across a wide page
+
+
+CASES: dict[str, Case] = {
+    "white-on-clear.png": Case(
+        white_on_clear, notes=("light content on a transparent background: flattened and inverted",)
+    ),
+    "black-on-clear.png": Case(black_on_clear, notes=("transparency flattened onto white",)),
+    "gray-alpha-frames.tiff": Case(
+        la_frames,
+        pages=2,
+        notes=(
+            "transparency flattened onto white",
+            "300 dpi assumed; the image says 1 dpi (see --image-dpi)",
+        ),
+    ),
+    "phone-photo.jpg": Case(exif_rotated, notes=("EXIF orientation applied",)),
+    "cmyk.jpg": Case(cmyk_jpeg),
+    "gray16.png": Case(gray16("PNG")),
+    "gray16.tif": Case(gray16("TIFF")),
+    "palette-clear.png": Case(
+        palette_transparent,
+        notes=(
+            "transparency flattened onto white",
+            "300 dpi assumed; the image has no DPI (see --image-dpi)",
+        ),
+    ),
+    "two-frames.gif": Case(gif_frames, pages=2),
+    "page.webp": Case(saved_as("WEBP", "RGB")),
+    "page.pbm": Case(saved_as("PPM", "1")),
+    "page.bmp": Case(saved_as("BMP")),
+    "squashed.tif": Case(non_square, notes=("resampled from 300x150 dpi to square pixels",)),
+    "a4-no-dpi.png": Case(
+        a4_without_dpi,
+        landscape=False,
+        notes=("300 dpi assumed from the page size (A4); the image has no DPI",),
+    ),
+    "says-72.png": Case(
+        says_72_dpi, notes=("300 dpi assumed; the image says 72 dpi (see --image-dpi)",)
+    ),
+}
+FALLBACK_NOTE = "300 dpi assumed; the image has no DPI (see --image-dpi)"
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run]:
+    base = tmp_path_factory.mktemp("images")
+    src = base / "in"
+    src.mkdir()
+    for name, case in CASES.items():
+        case.make(src / name)
+    return base / "out", run_scan2pdf(
+        "convert", src, "-o", base / "out", report=base / "report.jsonl"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_image_kind_is_converted_correctly(converted: tuple[Path, Run], name: str) -> None:
+    _, run = converted
+    case, row = CASES[name], run.by_name()[name]
+    assert (row["status"], row["pages"], row["ocr_pages"]) == ("converted", case.pages, case.pages)
+    expected_notes = list(case.notes)
+    if name.endswith((".gif", ".webp", ".pbm")):
+        expected_notes = [FALLBACK_NOTE]  # these formats carry no DPI
+    if name.endswith(".bmp"):  # Pillow writes BMPs at 96 dpi: not credible
+        expected_notes = ["300 dpi assumed; the image says 96 dpi (see --image-dpi)"]
+    assert row["notes"] == expected_notes
+    pdf = Path(str(row["output"]))
+    assert pdf_pages(pdf) == case.pages
+    sidecar = Path(str(row["sidecar"])).read_text(encoding="utf-8").split("\f")
+    for number in range(case.pages):
+        assert squash(TEXT) in squash(sidecar[number]), (name, number)
+    assert squash(TEXT) in squash(pdf_text(pdf))
+    lightness, (width, height) = rendered_lightness(pdf)
+    assert lightness > 200, "dark text on a light page, not inverted or blacked out"
+    assert (width > height) == case.landscape, "upright, as the image is meant to be seen"
+
+
+def test_page_sizes_follow_the_dpi(converted: tuple[Path, Run]) -> None:
+    out, _ = converted
+    from pypdf import PdfReader
+
+    def inches(name: str) -> tuple[float, float]:
+        box = PdfReader(out / name).pages[0].mediabox
+        return round(float(box.width) / 72, 2), round(float(box.height) / 72, 2)
+
+    assert inches("a4-no-dpi.pdf") == (8.27, 11.69)
+    assert inches("squashed.pdf") == (4.67, 1.4)  # 1400x210 px at 300x150 dpi
+    assert inches("cmyk.pdf") == (4.67, 1.4)
+
+
+def png_bomb(path: Path, width: int, height: int) -> None:
+    """A tiny PNG whose header claims a gigantic image."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    body = zlib.compress(b"\x00" * 1024)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    )
+
+
+def test_oversized_images_are_refused_before_decoding(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.new("1", (40000, 30000), 1).save(src / "gigapixel.tif", compression="group4")
+    png_bomb(src / "bomb.png", 100_000, 100_000)
+    page().save(src / "fine.png", dpi=(300, 300))
+    run = run_scan2pdf("convert", src, "-o", tmp_path / "out", report=tmp_path / "r.jsonl")
+    rows = run.by_name()
+    assert run.returncode == 1
+    assert rows["fine.png"]["status"] == "converted"
+    assert (rows["gigapixel.tif"]["status"], rows["gigapixel.tif"]["reason"]) == (
+        "failed",
+        "too_large",
+    )
+    assert rows["gigapixel.tif"]["message"] == (
+        "The image has 1,200 megapixels (40000x30000), more than the budget of 250. "
+        "Raise --max-image-mpixels if this machine has the memory for it, "
+        "or split or downsample the image first."
+    )
+    assert rows["bomb.png"]["reason"] == "too_large"
