@@ -85,6 +85,14 @@ class SignedInputError(FileError):
     )
 
 
+class DynamicXfaError(FileError):
+    reason = "xfa"
+    remedy = (
+        "Its pages are drawn by Adobe's form engine at viewing time, so there is nothing to "
+        "OCR; open it in Adobe Acrobat or Reader, print it to PDF, and convert that."
+    )
+
+
 class UnreadableInputError(FileError):
     reason = "unreadable"
     remedy = "Check that the file exists and that this user may read it."

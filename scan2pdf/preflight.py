@@ -20,6 +20,7 @@ import pikepdf
 
 from scan2pdf.errors import (
     CorruptInputError,
+    DynamicXfaError,
     EncryptedInputError,
     UnreadableInputError,
     first_line,
@@ -63,6 +64,9 @@ def _prepare_pdf(source: Path, scratch: Path) -> Prepared:
             raise CorruptInputError(f"The PDF's page tree is broken ({first_line(exc)}).") from exc
         if pages == 0:
             raise CorruptInputError("The PDF has no pages.")
+        # The same test OCRmyPDF makes (pdfinfo.needs_rendering), made before it starts.
+        if pdf.Root.get("/NeedsRendering", False):
+            raise DynamicXfaError("The PDF is a dynamic XFA form.")
         notes: list[str] = []
         if pdf.is_encrypted:
             notes.append("encryption removed (no password was needed to open it)")
