@@ -65,6 +65,36 @@ def cmyk_jpeg(path: Path) -> None:
     page().convert("CMYK").save(path, "JPEG", dpi=(300, 300))
 
 
+CMYK_PROFILE = Path("/usr/share/color/icc/ghostscript/default_cmyk.icc")  # ships with Ghostscript
+
+
+def cmyk_with_profile(rotated: bool) -> Callable[[Path], None]:
+    """A CMYK JPEG that carries an ICC profile; rotated ones take the Pillow path."""
+
+    def make(path: Path) -> None:
+        image = page().convert("CMYK")
+        kwargs: dict[str, object] = {"icc_profile": CMYK_PROFILE.read_bytes(), "dpi": (300, 300)}
+        if rotated:
+            exif = Image.Exif()
+            exif[0x0112] = 6
+            image = image.rotate(90, expand=True)
+            kwargs["exif"] = exif.tobytes()
+        image.save(path, "JPEG", **kwargs)
+
+    return make
+
+
+def jpeg_in_tiff(path: Path) -> None:
+    page().convert("RGB").save(path, "TIFF", compression="jpeg", dpi=(300, 300))
+
+
+def mixed_frames(path: Path) -> None:
+    """Three frames that differ in mode and size: gray, RGBA, 1-bit at half size."""
+    rgba = on_transparent((20, 20, 120))
+    small = page().resize((700, 210)).convert("1")
+    page().save(path, "TIFF", save_all=True, append_images=[rgba, small], dpi=(300, 300))
+
+
 def gray16(fmt: str) -> Callable[[Path], None]:
     def make(path: Path) -> None:
         wide = page().convert("I").point(lambda v: v * 257)  # 0..65535, full 16-bit range
@@ -126,6 +156,12 @@ CASES: dict[str, Case] = {
     ),
     "phone-photo.jpg": Case(exif_rotated, notes=("EXIF orientation applied",)),
     "cmyk.jpg": Case(cmyk_jpeg),
+    "cmyk-profile.jpg": Case(cmyk_with_profile(rotated=False)),
+    "cmyk-profile-rotated.jpg": Case(
+        cmyk_with_profile(rotated=True), notes=("EXIF orientation applied",)
+    ),
+    "jpeg-in.tif": Case(jpeg_in_tiff),
+    "mixed-frames.tif": Case(mixed_frames, pages=3, notes=("transparency flattened onto white",)),
     "gray16.png": Case(gray16("PNG")),
     "gray16.tif": Case(gray16("TIFF")),
     "palette-clear.png": Case(
@@ -197,6 +233,12 @@ def test_page_sizes_follow_the_dpi(converted: tuple[Path, Run]) -> None:
     assert inches("a4-no-dpi.pdf") == (8.27, 11.69)
     assert inches("squashed.pdf") == (4.67, 1.4)  # 1400x210 px at 300x150 dpi
     assert inches("cmyk.pdf") == (4.67, 1.4)
+    # Each frame its own page size: the third frame is half as large.
+    reader = PdfReader(out / "mixed-frames.pdf")
+    sizes = [
+        (round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in reader.pages
+    ]
+    assert sizes == [(336, 101), (336, 101), (168, 50)]
 
 
 def png_bomb(path: Path, width: int, height: int) -> None:
