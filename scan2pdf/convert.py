@@ -17,11 +17,10 @@ from scan2pdf.discover import Job, discover
 from scan2pdf.errors import UnreadableInputError
 from scan2pdf.options import Options
 from scan2pdf.output import is_up_to_date, publish_pair
-from scan2pdf.report import FileResult, Report
+from scan2pdf.report import FileResult, Outcome, Report, failed
 from scan2pdf.scheduler import Scheduler, cpu_budget
 from scan2pdf.scratch import new_scratch
 from scan2pdf.tools import check_environment
-from scan2pdf.worker import Outcome, failed
 
 ResultCallback = Callable[[FileResult], None]
 
@@ -63,11 +62,13 @@ def convert(
     started = time.monotonic()
     scratch = new_scratch()
     try:
+        # Built first: it starts the forkserver, which imports OCRmyPDF while we discover.
+        scheduler = Scheduler(budget, scratch)
         first = next(jobs, None)  # surfaces layout errors before anything else happens
         if first is None:
             return report
         todo = _needs_work(_chain(first, jobs), options, emit)
-        for outcome in Scheduler(budget, scratch).run(todo, options):
+        for outcome in scheduler.run(todo, options):
             emit(_publish(outcome))
     except KeyboardInterrupt:
         report.interrupted = True

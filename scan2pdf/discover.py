@@ -21,13 +21,14 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Literal
 
 from PIL import Image, UnidentifiedImageError
 
 from scan2pdf.errors import UsageError
+from scan2pdf.workload import Work, estimate
 
 Kind = Literal["pdf", "image", "unsupported", "unreadable"]
 
@@ -47,6 +48,8 @@ class Job:
     txt: Path
     # Position in discovery order; reports and tests rely on it being stable.
     index: int = 0
+    # The scheduler's guess of how much OCR this is (see workload.py).
+    work: Work = field(default_factory=Work)
 
 
 def is_ignored(name: str) -> bool:
@@ -109,7 +112,8 @@ def discover(inputs: Sequence[Path], outdir: Path) -> Iterator[Job]:
             batches = iter([(PurePath(), [item])])
         for rel, files in batches:
             for job in _name_folder(files, outdir / rel, shared):
-                yield Job(job.source, job.kind, job.pdf, job.txt, next(counter))
+                work = estimate(job.source, job.kind) if job.kind in ("pdf", "image") else Work()
+                yield Job(job.source, job.kind, job.pdf, job.txt, next(counter), work)
 
 
 def _walk(top: Path, rel: PurePath, out_real: Path) -> Iterator[tuple[PurePath, list[Path]]]:

@@ -15,9 +15,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
-
 from scan2pdf.errors import InvalidOutputError
 
 _PART_SUFFIX = ".scan2pdf-part"
@@ -35,6 +32,10 @@ _UMASK = _current_umask()
 
 def verify_pdf(pdf: Path, expected_pages: int) -> None:
     """Reopen the output with pypdf (not the library that wrote it) and count pages."""
+    # Imported here: only workers verify, and the coordinator starts faster without it.
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
     try:
         reader = PdfReader(pdf)
         pages = len(reader.pages)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
-from scan2pdf.errors import ExitCode
+from scan2pdf.discover import Job
+from scan2pdf.errors import ExitCode, Scan2PdfError
 
 Status = Literal["converted", "skipped", "failed"]
 
@@ -103,3 +104,26 @@ class Report:
             f"{self.pages} pages in {self.seconds:.1f} s ({rate:.2f} pages/s)"
         )
         return f"Interrupted: {text}" if self.interrupted else text
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A worker's answer: the result and, for a success, where the files wait in scratch."""
+
+    result: FileResult
+    scratch: Path | None = None
+    pdf: Path | None = None
+    txt: Path | None = None
+
+
+def failed(
+    job: Job, error: Scan2PdfError, seconds: float = 0.0, detail: str | None = None
+) -> FileResult:
+    return FileResult(
+        input=job.source,
+        status="failed",
+        reason=error.reason,
+        message=error.message,
+        seconds=seconds,
+        detail=detail,
+    )

@@ -18,26 +18,30 @@ reason ``crashed``. The others are converted as usual.
 
 from __future__ import annotations
 
+import heapq
 import math
 import multiprocessing
 import os
 import signal
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 from dataclasses import dataclass
+from multiprocessing import forkserver
 from pathlib import Path
 
 from scan2pdf.discover import Job
 from scan2pdf.errors import FileTimeoutError, WorkerCrashedError
 from scan2pdf.options import Options
-from scan2pdf.worker import Outcome, convert_file, failed, init_worker
+from scan2pdf.report import Outcome, failed
+from scan2pdf.workerproc import init_worker, run_job
 
-# The function a worker runs per job; a seam for tests (a fake engine) and for Dask.
-WorkFn = Callable[[Job, Options, int], Outcome]
+# The function a worker runs per job, as "module:function" so the coordinator never
+# imports it (and OCRmyPDF); a seam for tests (a fake engine) and for Dask.
+CONVERT = "scan2pdf.worker:convert_file"
 
 
 def cpu_budget() -> int:
@@ -65,26 +69,23 @@ class _InFlight:
     started: float
 
 
-def _run_job(work: WorkFn, scratch_root: str, job: Job, options: Options, slots: int) -> Outcome:
-    """In the worker: say which process runs this job (so a timeout can stop just it)."""
-    Path(scratch_root, f"job-{job.index}.pid").write_text(str(os.getpid()))
-    return work(job, options, slots)
-
-
 class Scheduler:
-    def __init__(self, budget: int, scratch_root: Path, work: WorkFn = convert_file) -> None:
+    def __init__(self, budget: int, scratch_root: Path, work: str = CONVERT) -> None:
         self.budget = max(1, budget)
         self.scratch_root = scratch_root
         self.work = work
-        # How far discovery runs ahead: enough to know whether we are in the tail.
-        self.lookahead = 2 * self.budget
+        # How far discovery runs ahead: far enough to start the biggest of the next files
+        # first and to know when we are in the tail, short enough to keep memory flat.
+        self.lookahead = max(64, 4 * self.budget)
+        self.context = multiprocessing.get_context("forkserver")
+        self.context.set_forkserver_preload([self.work.partition(":")[0]])
+        # Start the forkserver now: it imports OCRmyPDF while discovery runs.
+        forkserver.ensure_running()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["scan2pdf.worker"])
         return ProcessPoolExecutor(
             max_workers=self.budget,
-            mp_context=context,
+            mp_context=self.context,
             initializer=init_worker,
             initargs=(str(self.scratch_root), os.getpid()),
         )
@@ -96,7 +97,7 @@ class Scheduler:
         and its children; nothing keeps running after this returns.
         """
         source = iter(jobs)
-        waiting: deque[Job] = deque()
+        waiting = _Waiting()
         suspects: deque[Job] = deque()
         running: dict[Future[Outcome], _InFlight] = {}
         timed_out: set[int] = set()
@@ -107,7 +108,7 @@ class Scheduler:
             while True:
                 while not exhausted and len(waiting) < self.lookahead:
                     try:
-                        waiting.append(next(source))
+                        waiting.push(next(source))
                     except StopIteration:
                         exhausted = True
                 self._dispatch(pool, options, waiting, suspects, running, exhausted)
@@ -140,7 +141,7 @@ class Scheduler:
                         crash = WorkerCrashedError("Its worker process died while converting it.")
                         yield Outcome(failed(flight.job, crash))
                     elif timed_out:
-                        waiting.appendleft(flight.job)  # an innocent bystander of a timeout
+                        waiting.push(flight.job, first=True)  # a bystander of a timeout
                     else:
                         suspects.append(flight.job)
                 timed_out.clear()
@@ -171,7 +172,7 @@ class Scheduler:
         self,
         pool: ProcessPoolExecutor,
         options: Options,
-        waiting: deque[Job],
+        waiting: _Waiting,
         suspects: deque[Job],
         running: dict[Future[Outcome], _InFlight],
         exhausted: bool,
@@ -183,16 +184,39 @@ class Scheduler:
                     return  # a suspect runs alone: let the pool drain first
                 job, slots, alone = suspects.popleft(), self.budget, True
             elif waiting and used < self.budget:
-                job = waiting.popleft()
+                job = waiting.pop()
                 free = self.budget - used
                 # In the tail (nothing left to discover), share the free slots among
-                # the files still waiting so no core idles while pages remain.
-                slots, alone = (max(1, free // (len(waiting) + 1)) if exhausted else 1), False
+                # the files still waiting so no core idles while pages remain; never
+                # more than the file has pages, which is all OCRmyPDF can run at once.
+                share = max(1, free // (len(waiting) + 1)) if exhausted else 1
+                slots, alone = min(share, max(1, job.work.pages)), False
             else:
                 return
-            future = pool.submit(_run_job, self.work, str(self.scratch_root), job, options, slots)
+            future = pool.submit(run_job, self.work, str(self.scratch_root), job, options, slots)
             running[future] = _InFlight(job, slots, alone, time.monotonic())
             used += slots
+
+
+class _Waiting:
+    """Jobs discovered but not started, biggest guessed work first.
+
+    Big files started early run beside the small ones; started last, they would run
+    alone in the tail with cores idle.
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Job]] = []
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def push(self, job: Job, first: bool = False) -> None:
+        key = -math.inf if first else -job.work.mpixels
+        heapq.heappush(self._heap, (key, job.index, job))
+
+    def pop(self) -> Job:
+        return heapq.heappop(self._heap)[2]
 
 
 def _broke(future: Future[Outcome]) -> bool:

@@ -3,20 +3,20 @@
 Workers never write to OUTDIR. They leave the finished PDF and sidecar in the job's
 scratch folder and the coordinator publishes them, so that killing a worker can never
 leave anything at a final path.
+
+The forkserver imports this module before it forks workers (scheduler.py), together with
+the modules OCRmyPDF 17 otherwise imports lazily on its first ocr() call (about 350
+modules, 0.3 s): every worker then starts warm instead of paying that on its first file.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import select
+import importlib
 import shutil
-import signal
 import tempfile
-import threading
 import time
 import traceback
-from dataclasses import dataclass
+from contextlib import suppress
 from pathlib import Path
 
 from scan2pdf.discover import Job
@@ -26,85 +26,65 @@ from scan2pdf.images import set_pixel_budget
 from scan2pdf.options import Options
 from scan2pdf.output import verify_pdf
 from scan2pdf.preflight import prepare
-from scan2pdf.report import FileResult
-from scan2pdf.scratch import alive
+from scan2pdf.report import FileResult, Outcome, failed
 from scan2pdf.sidecar import build_sidecar
+from scan2pdf.workerproc import COLLECT
+
+# Imported by OCRmyPDF 17.x on its first ocr() call; loading them here, in the forkserver,
+# shares them with every worker. A name missing from another version is simply skipped.
+_LAZY_IN_OCRMYPDF = (
+    "ocrmypdf._pipelines.ocr",
+    "ocrmypdf.builtin_plugins.tesseract_ocr",
+    "ocrmypdf.builtin_plugins.ghostscript",
+    "ocrmypdf.builtin_plugins.optimize",
+    "ocrmypdf.builtin_plugins.pypdfium",
+    "ocrmypdf.builtin_plugins.concurrency",
+    "ocrmypdf.fpdf_renderer.renderer",
+    "ocrmypdf.font.multi_font_manager",
+    "ocrmypdf.optimize",
+    "fontTools.subset",
+    "pypdfium2",
+)
+for _name in _LAZY_IN_OCRMYPDF:
+    with suppress(ImportError):
+        importlib.import_module(_name)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """A worker's answer: the result, and for a success where the files wait in scratch."""
+def _cache_version_probes() -> None:
+    """Ask each program for its version once per worker, not once per file.
 
-    result: FileResult
-    scratch: Path | None = None
-    pdf: Path | None = None
-    txt: Path | None = None
-
-
-class _Collect(logging.Handler):
-    """Keeps OCRmyPDF's warnings for the file being converted (shown with -v)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(f"{record.levelname.lower()}: {record.getMessage()}")
-
-
-_COLLECT = _Collect()
-
-
-def init_worker(scratch_root: str, coordinator: int) -> None:
-    """Process-pool initializer.
-
-    - Own process group: the coordinator stops a worker *and* its Tesseract and
-      Ghostscript children with one killpg, and a terminal's Ctrl-C reaches only the
-      coordinator, which decides what to stop.
-    - OMP_THREAD_LIMIT=1: each Tesseract uses one thread, so busy threads never exceed
-      the CPU budget (OCRmyPDF honours a numeric value as given; tesseract_ocr.validate).
-    - Temporary files under the run's scratch root, which the coordinator deletes on any
-      exit, so a killed worker leaves nothing behind in the system temp folder.
-    - A watchdog on the coordinator: if it is killed (kill -9, OOM), nobody would ever
-      stop this worker, which blocks forever on the executor's queue (it holds both ends
-      of the pipe, so it never sees EOF).
+    OCRmyPDF 17.x (``_exec/_probe.py``) runs ``tesseract --version``, ``gs --version``...
+    on every ocr() call: about 50 ms of subprocesses per file, a tenth of the cost of a
+    small page. A worker lives for one run and the programs do not change under it. The
+    name is private; when another OCRmyPDF lacks it, this does nothing.
     """
-    os.setpgrp()
-    _watch_coordinator(coordinator)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.environ["OMP_THREAD_LIMIT"] = "1"
-    tempfile.tempdir = scratch_root
-    root = logging.getLogger()
-    root.handlers[:] = [_COLLECT]
-    root.setLevel(logging.WARNING)
+    try:
+        from ocrmypdf._exec import _probe
+    except ImportError:
+        return
+    probe = getattr(_probe, "get_version", None)
+    if probe is None:
+        return
+    answers: dict[tuple[object, ...], object] = {}
+
+    def cached(program: str, *, env: object = None, **kwargs: object) -> object:
+        if env is not None:  # an environment override: not worth caching, ask again
+            return probe(program, env=env, **kwargs)
+        key = (program, *sorted(kwargs.items()))
+        if key not in answers:
+            answers[key] = probe(program, **kwargs)
+        return answers[key]
+
+    setattr(_probe, "get_version", cached)  # noqa: B010 - replacing a private function on purpose
 
 
-def _watch_coordinator(pid: int) -> None:
-    """Kill this worker's process group (itself and its Tesseract) once ``pid`` exits.
-
-    A pidfd names one process for good, so a recycled pid cannot fool it (Linux 5.3+);
-    where pidfds are missing we poll the pid instead.
-    """
-
-    def watch() -> None:
-        try:
-            fd = os.pidfd_open(pid)
-        except (AttributeError, OSError):
-            fd = None
-        if fd is not None:
-            select.select([fd], [], [])  # readable once the process has exited
-        else:
-            while alive(pid):
-                time.sleep(1.0)
-        os.killpg(0, signal.SIGKILL)
-
-    threading.Thread(target=watch, name="coordinator-watchdog", daemon=True).start()
+_cache_version_probes()
 
 
 def convert_file(job: Job, options: Options, jobs: int) -> Outcome:
     """Convert one input; never raises for anything about the input itself."""
     started = time.monotonic()
-    _COLLECT.lines.clear()
+    COLLECT.lines.clear()
     scratch = Path(tempfile.mkdtemp(prefix="job-"))
     set_pixel_budget(options.max_image_mpixels)
     try:
@@ -124,7 +104,7 @@ def convert_file(job: Job, options: Options, jobs: int) -> Outcome:
             ocr_pages=text.ocr_pages,
             seconds=time.monotonic() - started,
             notes=(*prepared.notes, *text.notes()),
-            detail="\n".join(_COLLECT.lines) or None,
+            detail="\n".join(COLLECT.lines) or None,
         )
         return Outcome(result, scratch, ocr_pdf, sidecar)
     except Scan2PdfError as exc:
@@ -136,19 +116,6 @@ def convert_file(job: Job, options: Options, jobs: int) -> Outcome:
         return Outcome(failed(job, error, time.monotonic() - started, _detail(exc)))
 
 
-def failed(
-    job: Job, error: Scan2PdfError, seconds: float = 0.0, detail: str | None = None
-) -> FileResult:
-    return FileResult(
-        input=job.source,
-        status="failed",
-        reason=error.reason,
-        message=error.message,
-        seconds=seconds,
-        detail=detail,
-    )
-
-
 def _detail(exc: BaseException) -> str:
-    lines = [*_COLLECT.lines, "".join(traceback.format_exception(exc)).rstrip()]
+    lines = [*COLLECT.lines, "".join(traceback.format_exception(exc)).rstrip()]
     return "\n".join(lines)

@@ -12,8 +12,7 @@ import time
 
 from scan2pdf.discover import Job
 from scan2pdf.options import Options
-from scan2pdf.report import FileResult
-from scan2pdf.worker import Outcome
+from scan2pdf.report import FileResult, Outcome
 
 
 def fake_work(job: Job, options: Options, slots: int) -> Outcome:

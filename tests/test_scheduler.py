@@ -12,8 +12,9 @@ from scan2pdf.discover import Job
 from scan2pdf.options import Options
 from scan2pdf.report import FileResult
 from scan2pdf.scheduler import Scheduler, cpu_budget
+from scan2pdf.workload import Work
 
-from .fakes import fake_work
+FAKE = "tests.fakes:fake_work"
 
 
 def jobs(folder: Path, names: list[str]) -> list[Job]:
@@ -35,7 +36,7 @@ def intervals(folder: Path) -> list[tuple[float, float, int]]:
 def run(budget: int, batch: list[Job], tmp_path: Path) -> list[FileResult]:
     scratch = tmp_path / "scratch"
     scratch.mkdir(exist_ok=True)
-    return [o.result for o in Scheduler(budget, scratch, work=fake_work).run(batch, Options())]
+    return [o.result for o in Scheduler(budget, scratch, work=FAKE).run(batch, Options())]
 
 
 def test_cpu_budget_respects_affinity() -> None:
@@ -58,7 +59,7 @@ def test_busy_slots_never_exceed_the_budget(tmp_path: Path, budget: int) -> None
 
 
 def test_tail_files_share_the_free_slots(tmp_path: Path) -> None:
-    run(4, jobs(tmp_path, ["a.pdf", "b.pdf"]), tmp_path)
+    run(4, sized(tmp_path, {"a.pdf": (5, 1.0), "b.pdf": (5, 1.0)}), tmp_path)
     assert sorted(slots for _, _, slots in intervals(tmp_path)) == [2, 2]
 
 
@@ -79,7 +80,7 @@ def test_closing_the_run_stops_every_worker_at_once(tmp_path: Path) -> None:
     batch = jobs(tmp_path, ["fast.pdf", "slow1.pdf", "slow2.pdf"])
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    outcomes = Scheduler(3, scratch, work=fake_work).run(batch, Options())
+    outcomes = Scheduler(3, scratch, work=FAKE).run(batch, Options())
     first = next(outcomes)
     assert first.result.input.name == "fast.pdf"
     started = time.monotonic()
@@ -91,3 +92,37 @@ def test_closing_the_run_stops_every_worker_at_once(tmp_path: Path) -> None:
         while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
             time.sleep(0.05)
         assert not Path(f"/proc/{pid}").exists(), f"worker {pid} still running"
+
+
+def sized(folder: Path, sizes: dict[str, tuple[int, float]]) -> list[Job]:
+    """Jobs with a guessed workload (pages, megapixels), in the given discovery order."""
+    made = []
+    for index, (name, (pages, mpixels)) in enumerate(sizes.items()):
+        source = folder / name
+        source.write_bytes(b"")
+        made.append(
+            Job(
+                source,
+                "pdf",
+                folder / f"{name}.pdf",
+                folder / f"{name}.txt",
+                index,
+                Work(pages, mpixels),
+            )
+        )
+    return made
+
+
+def test_biggest_work_starts_first(tmp_path: Path) -> None:
+    batch = sized(
+        tmp_path,
+        {"small.pdf": (1, 0.5), "huge.pdf": (1, 30.0), "mid.pdf": (1, 8.0), "tiny.pdf": (1, 0.1)},
+    )
+    results = run(1, batch, tmp_path)
+    assert [r.input.name for r in results] == ["huge.pdf", "mid.pdf", "small.pdf", "tiny.pdf"]
+
+
+def test_a_file_never_gets_more_slots_than_pages(tmp_path: Path) -> None:
+    run(4, sized(tmp_path, {"one-page.pdf": (1, 9.0), "long.pdf": (20, 1.0)}), tmp_path)
+    # The one-page file gets 1 slot; the long one the other 3, since nothing else waits.
+    assert sorted(slots for _, _, slots in intervals(tmp_path)) == [1, 3]

@@ -1,0 +1,385 @@
+"""Throughput and memory of scan2pdf against its peers, measured side by side.
+
+    .venv/bin/python benchmarks/bench.py [--rounds 3] [--only mixed,small,long,discovery]
+
+Workloads (built in a temporary folder from samples/, plus ../shared/corpus when present):
+
+- mixed: ~15 files, PDFs and images of 1 to 12 pages;
+- small: 120 single-page inputs;
+- long: one 48-page scanned PDF;
+- discovery: walking 100,000 empty placeholder files (memory must not grow with the count).
+
+Tools, run in turn every round (A B C D, A B C D, ...) so that a noisy neighbour hits all
+of them alike; the table shows medians and ratios, never absolute claims:
+
+- scan2pdf: ``scan2pdf convert`` with default options (skip text, 300 dpi fallback);
+- loop: ``for f in ...; do ocrmypdf --skip-text --image-dpi 300 --sidecar ...; done``;
+- parallel: OCRmyPDF's batch recipe, ``xargs -P <cores> ocrmypdf -j1 ...`` (same options);
+- floor: Tesseract alone on the same pages, rasterised beforehand to grayscale PNG at
+  their scan resolution, ``tesseract PAGE - -l eng`` with OMP_THREAD_LIMIT=1, one process
+  per core.
+
+Peak memory is the largest summed RSS of the whole process tree, sampled every 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pikepdf
+from PIL import Image, ImageSequence
+from pypdf import PdfReader
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+CORPUS = ROOT.parent / "shared" / "corpus"
+BIN = Path(sys.executable).parent
+LANG = "eng"
+# Corpus scans OCRmyPDF itself accepts (no alpha), small enough for many rounds.
+CORPUS_PICKS = [
+    "tess__phototest.tif",
+    "paperless__multi-page-images.pdf",
+    "paperless__multi-page-images.tiff",
+    "paperless__simple-no-dpi.png",
+    "ocrmypdf__congress.jpg",
+    "leptonica__lighttext.jpg",
+    "tess__8071_093.3B.tif",
+    "ocrmypdf__skew.pdf",
+    "ocrmypdf__kcs.pdf",
+]
+
+
+# ---- measuring ---------------------------------------------------------------------------
+
+
+def tree_rss_kib(root: int) -> int:
+    """Summed VmRSS of ``root`` and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        pid, ppid = int(entry.name), int(fields.get("PPid", "0").strip() or 0)
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+@dataclass
+class Sample:
+    seconds: float
+    peak_mib: float
+
+
+def timed(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Sample:
+    """Run a command; wall time and the peak RSS of its process tree."""
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        argv,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, tree_rss_kib(proc.pid))
+            stop.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    code = proc.wait()
+    seconds = time.monotonic() - started
+    stop.set()
+    sampler.join()
+    if code != 0:
+        raise SystemExit(f"benchmark command failed ({code}): {shlex.join(argv)}")
+    return Sample(seconds, peak / 1024)
+
+
+# ---- workloads ---------------------------------------------------------------------------
+
+
+@dataclass
+class Workload:
+    name: str
+    files: list[Path]
+    pages: int = 0
+    floor_pages: list[Path] = field(default_factory=list)
+
+
+def concatenated(sources: list[Path], pages: int, target: Path) -> Path:
+    """A scanned PDF of ``pages`` pages, cycling through the pages of ``sources``."""
+    with pikepdf.new() as out:
+        opened = [pikepdf.open(s) for s in sources]
+        pool = [page for pdf in opened for page in pdf.pages]
+        for index in range(pages):
+            out.pages.append(pool[index % len(pool)])
+        out.save(target)
+        for pdf in opened:
+            pdf.close()
+    return target
+
+
+def build(work: Path) -> dict[str, Workload]:
+    scanned = [SAMPLES / "reports" / "scanned-report.pdf"]
+    images = sorted(p for p in SAMPLES.rglob("*") if p.suffix in (".tif", ".png", ".jpg"))
+    mixed = work / "mixed"
+    mixed.mkdir()
+    files = [
+        shutil.copy(p, mixed / p.name)
+        for p in sorted(SAMPLES.rglob("*"))
+        if p.suffix in (".tif", ".png", ".jpg", ".pdf")
+    ]
+    files.append(
+        concatenated(
+            [*scanned, SAMPLES / "reports" / "digital-memo.pdf"], 12, mixed / "long-12.pdf"
+        )
+    )
+    extra = [CORPUS / n for n in CORPUS_PICKS if (CORPUS / n).exists()]
+    if not extra:  # no corpus: more of our own
+        extra = [p for p in images for _ in range(2)]
+    for index, path in enumerate(extra):
+        files.append(Path(shutil.copy(path, mixed / f"x{index:02d}-{path.name}")))
+    small = work / "small"
+    small.mkdir()
+    singles = [SAMPLES / "letters" / "spanish-note.png", SAMPLES / "notices" / "chinese-notice.jpg"]
+    if (CORPUS / "tess__phototest.tif").exists():
+        singles.append(CORPUS / "tess__phototest.tif")
+    small_files = [
+        Path(
+            shutil.copy(
+                singles[i % len(singles)], small / f"s{i:03d}{singles[i % len(singles)].suffix}"
+            )
+        )
+        for i in range(120)
+    ]
+    long = work / "long"
+    long.mkdir()
+    long_file = concatenated(scanned, 48, long / "long-48.pdf")
+    workloads = {
+        "mixed": Workload("mixed", [Path(f) for f in files]),
+        "small": Workload("small", small_files),
+        "long": Workload("long", [long_file]),
+    }
+    for load in workloads.values():
+        load.floor_pages = rasterise(load.files, work / f"floor-{load.name}")
+        load.pages = len(load.floor_pages)
+    return workloads
+
+
+def rasterise(files: list[Path], folder: Path) -> list[Path]:
+    """Every page that needs OCR, as grayscale PNG at its scan resolution (the floor's input)."""
+    folder.mkdir()
+    pages: list[Path] = []
+    for number, path in enumerate(files):
+        if path.suffix == ".pdf":
+            reader = PdfReader(path)
+            with pikepdf.open(path) as pdf:
+                dpis = [scan_dpi(page) for page in pdf.pages]
+            for index, page in enumerate(reader.pages):
+                if (page.extract_text() or "").strip():
+                    continue  # --skip-text: nobody OCRs this page
+                dpi = dpis[index]
+                prefix = folder / f"{number:04d}-{index:04d}"
+                subprocess.run(
+                    [
+                        "pdftoppm",
+                        "-gray",
+                        "-png",
+                        "-r",
+                        str(dpi),
+                        "-f",
+                        str(index + 1),
+                        "-l",
+                        str(index + 1),
+                        "-singlefile",
+                        str(path),
+                        str(prefix),
+                    ],
+                    check=True,
+                )
+                pages.append(prefix.with_suffix(".png"))
+        else:
+            with Image.open(path) as image:
+                for index, frame in enumerate(ImageSequence.Iterator(image)):
+                    target = folder / f"{number:04d}-{index:04d}.png"
+                    frame.convert("L").save(target, dpi=frame.info.get("dpi") or (300, 300))
+                    pages.append(target)
+    return pages
+
+
+def scan_dpi(page: pikepdf.Page) -> int:
+    """The resolution of the widest image on a PDF page (what the scanner produced)."""
+    box = page.mediabox
+    width_in = float(box[2] - box[0]) / 72
+    widths = [int(image.Width) for image in page.images.values()]  # noqa: pikepdf 10 still has it
+    return min(600, max([150, *(round(w / width_in) for w in widths)]))
+
+
+# ---- the tools ---------------------------------------------------------------------------
+
+OCRMYPDF_OPTIONS = ["--skip-text", "--image-dpi", "300", "-l", LANG]
+
+
+def run_scan2pdf(load: Workload, out: Path, cores: int) -> Sample:
+    return timed(
+        [
+            str(BIN / "scan2pdf"),
+            "convert",
+            *map(str, load.files),
+            "-o",
+            str(out),
+            "-l",
+            LANG,
+            "-j",
+            str(cores),
+            "-q",
+        ]
+    )
+
+
+def run_loop(load: Workload, out: Path, cores: int) -> Sample:
+    out.mkdir()
+    script = "; ".join(
+        shlex.join(
+            [
+                str(BIN / "ocrmypdf"),
+                "-q",
+                *OCRMYPDF_OPTIONS,
+                "--sidecar",
+                str(out / f"{i}.txt"),
+                str(f),
+                str(out / f"{i}.pdf"),
+            ]
+        )
+        for i, f in enumerate(load.files)
+    )
+    return timed(["sh", "-c", script])
+
+
+def run_parallel(load: Workload, out: Path, cores: int) -> Sample:
+    out.mkdir()
+    listing = out / "inputs.txt"
+    listing.write_text("".join(f"{f}\n" for f in load.files))
+    command = (
+        f"{BIN / 'ocrmypdf'} -q -j 1 {' '.join(OCRMYPDF_OPTIONS)} "
+        f'--sidecar "{out}/$(basename "$0").txt" "$0" "{out}/$(basename "$0").pdf"'
+    )
+    return timed(["sh", "-c", f"xargs -P {cores} -n 1 sh -c {shlex.quote(command)} < {listing}"])
+
+
+def run_floor(load: Workload, out: Path, cores: int) -> Sample:
+    listing = out.with_suffix(".txt")
+    listing.write_text("".join(f"{p}\n" for p in load.floor_pages))
+    command = f'tesseract "$0" - -l {LANG} > /dev/null 2>&1'
+    return timed(
+        ["sh", "-c", f"xargs -P {cores} -n 1 sh -c {shlex.quote(command)} < {listing}"],
+        env={"OMP_THREAD_LIMIT": "1"},
+    )
+
+
+TOOLS: dict[str, Callable[[Workload, Path, int], Sample]] = {
+    "scan2pdf": run_scan2pdf,
+    "parallel": run_parallel,
+    "loop": run_loop,
+    "floor": run_floor,
+}
+
+
+def discovery_memory(work: Path, count: int) -> Sample:
+    tree = work / f"tree-{count}"
+    for index in range(count):
+        folder = tree / f"d{index // 1000:03d}"
+        if index % 1000 == 0:
+            folder.mkdir(parents=True)
+        (folder / f"scan{index:06d}.pdf").touch()
+    code = (
+        "from scan2pdf.discover import discover; from pathlib import Path; "
+        f"n = sum(1 for _ in discover([Path({str(tree)!r})], Path({str(work / 'd-out')!r}))); "
+        f"assert n == {count}, n"
+    )
+    return timed([sys.executable, "-c", code])
+
+
+# ---- main ------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", default="mixed,small,long,discovery")
+    parser.add_argument("--tools", default=",".join(TOOLS))
+    parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
+    args = parser.parse_args()
+    only, tools = args.only.split(","), args.tools.split(",")
+    work = Path(tempfile.mkdtemp(prefix="scan2pdf-bench-"))
+    try:
+        print(f"cores: {args.jobs}; rounds: {args.rounds}; corpus: {CORPUS.exists()}", flush=True)
+        loads = build(work)
+        for name in (n for n in ("mixed", "small", "long") if n in only):
+            load = loads[name]
+            print(f"\n## {name}: {len(load.files)} files, {load.pages} pages to OCR", flush=True)
+            samples: dict[str, list[Sample]] = {tool: [] for tool in tools}
+            for round_ in range(args.rounds):
+                for tool in tools:
+                    out = work / f"out-{name}-{tool}-{round_}"
+                    samples[tool].append(TOOLS[tool](load, out, args.jobs))
+                    shutil.rmtree(out, ignore_errors=True)
+                    print(
+                        f"  round {round_ + 1} {tool}: {samples[tool][-1].seconds:.1f} s",
+                        flush=True,
+                    )
+            report(samples)
+        if "discovery" in only:
+            print("\n## discovery: peak RSS walking N empty placeholder files", flush=True)
+            for count in (10_000, 100_000):
+                sample = discovery_memory(work, count)
+                print(
+                    f"  {count:>7} files: {sample.seconds:5.1f} s, peak {sample.peak_mib:.0f} MiB"
+                )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report(samples: dict[str, list[Sample]]) -> None:
+    median = {tool: statistics.median(s.seconds for s in runs) for tool, runs in samples.items()}
+    peak = {tool: max(s.peak_mib for s in runs) for tool, runs in samples.items()}
+    floor = median.get("floor")
+    ours = median.get("scan2pdf")
+    print("\n| tool | median s | x floor | scan2pdf speed-up | peak RSS MiB |")
+    print("|---|---|---|---|---|")
+    for tool in samples:
+        vs_floor = f"{median[tool] / floor:.2f}" if floor else "-"
+        speedup = f"{median[tool] / ours:.2f}" if ours else "-"
+        print(f"| {tool} | {median[tool]:.1f} | {vs_floor} | {speedup} | {peak[tool]:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Worker process plumbing, kept free of heavy imports so the coordinator stays light.
+
+The coordinator never imports OCRmyPDF: jobs name their work function as
+``"module:function"`` and workers import it. Workers are forked from a forkserver that
+has preloaded ``scan2pdf.worker`` (and with it OCRmyPDF), so each starts warm.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import select
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import cast
+
+from scan2pdf.discover import Job
+from scan2pdf.options import Options
+from scan2pdf.report import Outcome
+from scan2pdf.scratch import alive
+
+WorkFn = Callable[[Job, Options, int], Outcome]
+
+
+class _Collect(logging.Handler):
+    """Keeps warnings (OCRmyPDF's, mostly) for the file being converted (shown with -v)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname.lower()}: {record.getMessage()}")
+
+
+COLLECT = _Collect()
+
+
+def init_worker(scratch_root: str, coordinator: int) -> None:
+    """Process-pool initializer.
+
+    - Own process group: the coordinator stops a worker *and* its Tesseract and
+      Ghostscript children with one killpg, and a terminal's Ctrl-C reaches only the
+      coordinator, which decides what to stop.
+    - OMP_THREAD_LIMIT=1: each Tesseract uses one thread, so busy threads never exceed
+      the CPU budget (OCRmyPDF honours a numeric value as given; tesseract_ocr.validate).
+    - Temporary files under the run's scratch root, which the coordinator deletes on any
+      exit, so a killed worker leaves nothing behind in the system temp folder.
+    - A watchdog on the coordinator: if it is killed (kill -9, OOM), nobody would ever
+      stop this worker, which blocks forever on the executor's queue (it holds both ends
+      of the pipe, so it never sees EOF).
+    """
+    os.setpgrp()
+    _watch_coordinator(coordinator)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    tempfile.tempdir = scratch_root
+    root = logging.getLogger()
+    root.handlers[:] = [COLLECT]
+    root.setLevel(logging.WARNING)
+
+
+def run_job(work: str, scratch_root: str, job: Job, options: Options, slots: int) -> Outcome:
+    """In the worker: say which process runs this job (so a timeout can stop just it),
+    then run ``work`` (``"module:function"``)."""
+    Path(scratch_root, f"job-{job.index}.pid").write_text(str(os.getpid()))
+    module, _, name = work.partition(":")
+    function = cast(WorkFn, getattr(importlib.import_module(module), name))
+    return function(job, options, slots)
+
+
+def _watch_coordinator(pid: int) -> None:
+    """Kill this worker's process group (itself and its Tesseract) once ``pid`` exits.
+
+    A pidfd names one process for good, so a recycled pid cannot fool it (Linux 5.3+);
+    where pidfds are missing we poll the pid instead.
+    """
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            fd = None
+        if fd is not None:
+            select.select([fd], [], [])  # readable once the process has exited
+        else:
+            while alive(pid):
+                time.sleep(1.0)
+        os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=watch, name="coordinator-watchdog", daemon=True).start()
