@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pikepdf
-from PIL import Image, ImageSequence
+from PIL import Image, ImageDraw, ImageSequence
 from pypdf import PdfReader
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,23 +163,16 @@ def build(work: Path) -> dict[str, Workload]:
         )
     )
     extra = [CORPUS / n for n in CORPUS_PICKS if (CORPUS / n).exists()]
-    if not extra:  # no corpus: more of our own
-        extra = [p for p in images for _ in range(2)]
     for index, path in enumerate(extra):
         files.append(Path(shutil.copy(path, mixed / f"x{index:02d}-{path.name}")))
+    if not extra:  # no corpus: more of our own, each with its own content
+        files += [unique_copy(p, mixed, 900 + i) for i, p in enumerate(images * 2)]
     small = work / "small"
     small.mkdir()
     singles = [SAMPLES / "letters" / "spanish-note.png", SAMPLES / "notices" / "chinese-notice.jpg"]
     if (CORPUS / "tess__phototest.tif").exists():
         singles.append(CORPUS / "tess__phototest.tif")
-    small_files = [
-        Path(
-            shutil.copy(
-                singles[i % len(singles)], small / f"s{i:03d}{singles[i % len(singles)].suffix}"
-            )
-        )
-        for i in range(120)
-    ]
+    small_files = [unique_copy(singles[i % len(singles)], small, i) for i in range(120)]
     long = work / "long"
     long.mkdir()
     long_file = concatenated(scanned, 48, long / "long-48.pdf")
@@ -192,6 +185,19 @@ def build(work: Path) -> dict[str, Workload]:
         load.floor_pages = rasterise(load.files, work / f"floor-{load.name}")
         load.pages = len(load.floor_pages)
     return workloads
+
+
+def unique_copy(source: Path, folder: Path, number: int) -> Path:
+    """A copy of an image with its number drawn in a corner: every file has its own content
+    (scan2pdf's journal reuses the outputs of identical files, which would flatter it)."""
+    target = folder / f"s{number:03d}{source.suffix}"
+    with Image.open(source) as image:
+        marked = image.copy()
+        ImageDraw.Draw(marked).text(
+            (5, 5), str(number), fill=0 if marked.mode != "RGB" else (0, 0, 0)
+        )
+        marked.save(target, dpi=image.info.get("dpi") or (300, 300))
+    return target
 
 
 def rasterise(files: list[Path], folder: Path) -> list[Path]:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn, TypeVar
@@ -17,8 +18,9 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from scan2pdf import __version__
-from scan2pdf.convert import convert
-from scan2pdf.errors import ExitCode, MissingDependencyError, Scan2PdfError, UsageError
+from scan2pdf.convert import convert, retry
+from scan2pdf.errors import DiskFullError, ExitCode, Scan2PdfError, UsageError
+from scan2pdf.journal import Journal, default_path
 from scan2pdf.options import EXISTING_TEXT_MODES, OUTPUT_TYPES, Options
 from scan2pdf.progress import Display
 from scan2pdf.report import Report
@@ -113,6 +115,18 @@ def conversion_options(func: F) -> F:
         click.option(
             "--force", is_flag=True, help="Convert again even when the outputs are up to date."
         ),
+        click.option(
+            "--journal",
+            "journal_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="The run's journal (SQLite). Default: OUTDIR/.scan2pdf/journal.sqlite.",
+        ),
+        click.option(
+            "--failed",
+            "failed_dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Copy each failed input here, mirrored, with NAME.error.json beside it.",
+        ),
         click.option("-q", "--quiet", is_flag=True, help="Print failures only."),
         click.option("-v", "--verbose", count=True, help="Print details of each file."),
     ]
@@ -134,6 +148,8 @@ def convert_command(
     inputs: tuple[Path, ...],
     outdir: Path,
     report_path: Path | None,
+    journal_path: Path | None,
+    failed_dir: Path | None,
     quiet: bool,
     verbose: int,
     **settings: Any,
@@ -151,13 +167,115 @@ def convert_command(
                 report=report,
                 report_path=report_path,
                 on_result=display.file_done,
+                journal_path=journal_path,
+                failed_dir=failed_dir,
             )
         except KeyboardInterrupt:
             pass  # report.interrupted is set; the summary below says so
+        except DiskFullError as exc:
+            display.summary(report)
+            _fail(exc)
         except Scan2PdfError as exc:
             _fail(exc)
     display.summary(report)
     sys.exit(int(report.exit_code()))
+
+
+@cli.command()
+@click.argument("outdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--journal",
+    "journal_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The journal to read. Default: OUTDIR/.scan2pdf/journal.sqlite.",
+)
+def status(outdir: Path, journal_path: Path | None) -> None:
+    """Summarise OUTDIR's journal: converted, failed by reason, pending."""
+    path = journal_path or default_path(outdir)
+    journal = Journal.open_existing(path)
+    if journal is None:
+        _fail(UsageError(f"There is no journal at '{path}'.", "Run scan2pdf convert first."))
+    with closing(journal):
+        statuses, reasons = journal.summary()
+    for label, count in summary_lines(statuses, reasons):
+        click.echo(f"{label:<10} {count}")
+
+
+@cli.command(name="retry")
+@click.argument("outdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--reason", help="Only inputs that failed for this reason (e.g. timeout).")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Total CPU budget. Default: the cores this process may use.",
+)
+@click.option(
+    "--journal",
+    "journal_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The journal to read. Default: OUTDIR/.scan2pdf/journal.sqlite.",
+)
+@click.option(
+    "--failed",
+    "failed_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Copy inputs that fail again here, mirrored, with NAME.error.json.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a JSON Lines report, one object per input.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print failures only.")
+@click.option("-v", "--verbose", count=True, help="Print details of each file.")
+def retry_command(
+    outdir: Path,
+    reason: str | None,
+    jobs: int | None,
+    journal_path: Path | None,
+    failed_dir: Path | None,
+    report_path: Path | None,
+    quiet: bool,
+    verbose: int,
+) -> None:
+    """Convert again the inputs OUTDIR's journal lists as failed, with their options."""
+    report = Report()
+    with _interrupt_on_signals(), Display(-1 if quiet else verbose) as display:
+        try:
+            retry(
+                outdir,
+                reason=reason,
+                jobs=jobs,
+                report=report,
+                report_path=report_path,
+                on_result=display.file_done,
+                journal_path=journal_path,
+                failed_dir=failed_dir,
+            )
+        except KeyboardInterrupt:
+            pass
+        except Scan2PdfError as exc:
+            display.summary(report)
+            _fail(exc)
+    display.summary(report)
+    sys.exit(int(report.exit_code()))
+
+
+def summary_lines(statuses: Counter[str], reasons: Counter[str]) -> list[tuple[str, str]]:
+    """``status``'s table: done, failed (by reason), pending; the rest as they are."""
+    failed = statuses.get("failed", 0)
+    detail = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items()))
+    lines = [
+        ("converted", str(statuses.get("converted", 0) + statuses.get("reused", 0))),
+        ("failed", f"{failed}" + (f" ({detail})" if detail else "")),
+        ("pending", str(statuses.get("running", 0))),
+    ]
+    if statuses.get("moved"):
+        lines.append(("moved", str(statuses["moved"])))
+    return lines
 
 
 @cli.command()
@@ -190,10 +308,7 @@ def _build_options(settings: dict[str, Any]) -> Options:
 
 def _fail(exc: Scan2PdfError) -> NoReturn:
     click.echo(f"Error: {exc.message}", err=True)
-    code = (
-        ExitCode.MISSING_DEPENDENCY if isinstance(exc, MissingDependencyError) else ExitCode.USAGE
-    )
-    sys.exit(int(code))
+    sys.exit(int(exc.exit_code))
 
 
 @contextmanager

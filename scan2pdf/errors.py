@@ -30,6 +30,8 @@ class Scan2PdfError(Exception):
 
     reason: str = "error"
     remedy: str = ""
+    # When this error ends a whole run, the process exits with this code.
+    exit_code: ExitCode = ExitCode.FAILURES
 
     def __init__(self, detail: str, remedy: str | None = None) -> None:
         super().__init__(detail)
@@ -49,12 +51,14 @@ class UsageError(Scan2PdfError):
     """Options or paths that cannot work together; maps to exit code 2."""
 
     reason = "usage"
+    exit_code = ExitCode.USAGE
 
 
 class MissingDependencyError(Scan2PdfError):
     """A required program or Tesseract language pack is not installed; exit code 3."""
 
     reason = "missing_dependency"
+    exit_code = ExitCode.MISSING_DEPENDENCY
 
 
 # ---- per-file errors: the file fails, the batch goes on ---------------------------------
@@ -62,6 +66,16 @@ class MissingDependencyError(Scan2PdfError):
 
 class FileError(Scan2PdfError):
     """A problem with one input; the batch continues with the others."""
+
+
+class DiskFullError(FileError):
+    """No space left where outputs, scratch or the journal go; the run stops cleanly."""
+
+    reason = "disk_full"
+    remedy = (
+        "The run stopped; nothing partial was left. Free some space and run the same "
+        "command again: it continues where it stopped."
+    )
 
 
 class CorruptInputError(FileError):

@@ -6,8 +6,10 @@ cheaply into worker processes and, later, onto Dask workers.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 from scan2pdf.errors import UsageError
@@ -84,6 +86,32 @@ class Options:
     def parse_languages(spec: str) -> tuple[str, ...]:
         """``"eng+spa"`` (Tesseract's own syntax) or ``"eng,spa"`` -> ``("eng", "spa")``."""
         return tuple(part for part in re.split(r"[+,]", spec.strip()) if part)
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain JSON-able values (the journal keeps them for ``retry``)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["languages"] = list(self.languages)
+        values["ocrmypdf_extra"] = [list(pair) for pair in self.ocrmypdf_extra]
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, object], **overrides: object) -> Options:
+        known = {f.name for f in fields(cls)}
+        data = {k: v for k, v in values.items() if k in known} | overrides
+        data["languages"] = tuple(data.get("languages", ("eng",)))  # type: ignore[arg-type]
+        data["ocrmypdf_extra"] = tuple(tuple(p) for p in data.get("ocrmypdf_extra", ()))  # type: ignore[attr-defined]
+        return cls(**data)  # type: ignore[arg-type]
+
+    def fingerprint(self) -> str:
+        """A digest of the options that shape the output (not jobs, force or timeout).
+
+        A file converted with another fingerprint is converted again.
+        """
+        values = self.to_dict()
+        for run_only in ("jobs", "force", "timeout"):
+            values.pop(run_only)
+        digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode())
+        return digest.hexdigest()[:16]
 
     @property
     def language_spec(self) -> str:

@@ -65,9 +65,9 @@ class Report:
     failures: list[FileResult] = field(default_factory=list)
     _sink: IO[str] | None = None
 
-    def open_sink(self, path: Path) -> None:
+    def open_sink(self, path: Path, append: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._sink = path.open("w", encoding="utf-8")
+        self._sink = path.open("a" if append else "w", encoding="utf-8")
 
     def close(self) -> None:
         if self._sink is not None:

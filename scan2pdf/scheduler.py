@@ -25,7 +25,7 @@ import os
 import signal
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
@@ -90,7 +90,7 @@ class Scheduler:
             initargs=(str(self.scratch_root), os.getpid()),
         )
 
-    def run(self, jobs: Iterable[Job], options: Options) -> Iterator[Outcome]:
+    def run(self, jobs: Iterable[Job], options: Options) -> Generator[Outcome, None, None]:
         """Yield one Outcome per job, in completion order.
 
         Closing the generator early (Ctrl-C, an error in the consumer) kills every worker

@@ -11,6 +11,7 @@ modules, 0.3 s): every worker then starts warm instead of paying that on its fir
 
 from __future__ import annotations
 
+import errno
 import importlib
 import shutil
 import tempfile
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from scan2pdf.discover import Job
 from scan2pdf.engine import run_ocr
-from scan2pdf.errors import InternalError, Scan2PdfError
+from scan2pdf.errors import DiskFullError, InternalError, Scan2PdfError
 from scan2pdf.images import set_pixel_budget
 from scan2pdf.options import Options
 from scan2pdf.output import verify_pdf
@@ -112,8 +113,19 @@ def convert_file(job: Job, options: Options, jobs: int) -> Outcome:
         return Outcome(failed(job, exc, time.monotonic() - started, _detail(exc)))
     except Exception as exc:  # a bug of ours or a library's: fail this file, keep the batch
         shutil.rmtree(scratch, ignore_errors=True)
-        error = InternalError(f"Unexpected {type(exc).__name__}: {exc}.")
+        error: Scan2PdfError = InternalError(f"Unexpected {type(exc).__name__}: {exc}.")
+        if _out_of_space(exc):
+            error = DiskFullError("No space left for temporary files.")
         return Outcome(failed(job, error, time.monotonic() - started, _detail(exc)))
+
+
+def _out_of_space(exc: BaseException | None) -> bool:
+    """ENOSPC anywhere in the chain (OCRmyPDF and subprocess errors wrap it)."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _detail(exc: BaseException) -> str:

@@ -15,6 +15,13 @@ from scan2pdf.sidecar import layer_text
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
 
+def outputs(out: Path) -> list[Path]:
+    """The files a run wrote into OUTDIR, without its journal folder (.scan2pdf/)."""
+    return sorted(
+        p for p in out.rglob("*") if p.is_file() and p.relative_to(out).parts[0] != ".scan2pdf"
+    )
+
+
 def pdf_pages(path: Path) -> int:
     return len(PdfReader(path).pages)
 

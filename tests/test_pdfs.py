@@ -13,7 +13,7 @@ from pikepdf import Array, Dictionary, Name
 from PIL import Image, ImageDraw, ImageFont
 
 from .conftest import SAMPLES, Run, run_scan2pdf
-from .helpers import FONT, pdf_pages, squash
+from .helpers import FONT, outputs, pdf_pages, squash
 
 TEXT = "Odd PDFs still get read"
 REPORT = SAMPLES / "reports" / "scanned-report.pdf"
@@ -184,7 +184,7 @@ def test_timeout_stops_one_file_and_the_batch_goes_on(tmp_path: Path) -> None:
         "or convert it alone to find the problem."
     )
     assert rows["short.png"]["status"] == "converted"
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["short.pdf", "short.txt"]
+    assert [p.name for p in outputs(tmp_path / "out")] == ["short.pdf", "short.txt"]
 
 
 @pytest.mark.slow
