@@ -19,120 +19,135 @@ import click
 
 from scan2pdf import __version__
 from scan2pdf.convert import convert, retry
-from scan2pdf.errors import DiskFullError, ExitCode, Scan2PdfError, UsageError
+from scan2pdf.errors import ExitCode, Scan2PdfError, UsageError
 from scan2pdf.journal import Journal, default_path
 from scan2pdf.options import EXISTING_TEXT_MODES, OUTPUT_TYPES, Options
 from scan2pdf.progress import Display
-from scan2pdf.report import Report
+from scan2pdf.report import FileResult, Report
 from scan2pdf.tools import PROGRAMS, installed_languages, program_version
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def conversion_options(func: F) -> F:
-    """Options shared by convert and watch (DESIGN.md, CLI contract)."""
-    decorators = [
-        click.option(
-            "-o",
-            "--output",
-            "outdir",
-            required=True,
-            type=click.Path(file_okay=False, path_type=Path),
-            help="Output folder; the input tree is mirrored inside it.",
-        ),
-        click.option(
-            "-l",
-            "--language",
-            default="eng",
-            show_default=True,
-            metavar="LANGS",
-            help="Tesseract languages joined with '+', e.g. eng+spa+chi_sim.",
-        ),
-        click.option(
-            "-j",
-            "--jobs",
-            type=click.IntRange(min=1),
-            default=None,
-            help="Total CPU budget (busy threads). Default: the cores this process may use.",
-        ),
-        click.option(
-            "--report",
-            "report_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Write a JSON Lines report, one object per input.",
-        ),
-        click.option(
-            "--output-type",
-            type=click.Choice(OUTPUT_TYPES),
-            default="auto",
-            show_default=True,
-            help="auto: PDF/A when possible without Ghostscript, else a plain PDF.",
-        ),
-        click.option(
-            "--existing-text",
-            type=click.Choice(EXISTING_TEXT_MODES),
-            default="skip",
-            show_default=True,
-            help="Pages that already have text: skip them (keep their text), redo "
-            "OCR under it, or force OCR of the rasterised page.",
-        ),
-        click.option(
-            "--image-dpi",
-            type=click.IntRange(10, 4800),
-            default=300,
-            show_default=True,
-            help="DPI assumed for images without a credible one.",
-        ),
-        click.option("--rotate-pages", is_flag=True, help="Fix page orientation (needs osd)."),
-        click.option("--deskew", is_flag=True, help="Straighten skewed pages."),
-        click.option("--clean", is_flag=True, help="Clean pages with unpaper before OCR."),
-        click.option(
-            "--optimize",
-            type=click.IntRange(0, 3),
-            default=1,
-            show_default=True,
-            help="OCRmyPDF's output optimisation level (2 and 3 need pngquant).",
-        ),
-        click.option(
-            "--max-image-mpixels",
-            type=click.FloatRange(min=0, min_open=True),
-            default=250.0,
-            show_default=True,
-            help="Refuse images larger than this (reason too_large) instead of risking memory.",
-        ),
-        click.option(
-            "--invalidate-signatures",
-            is_flag=True,
-            help="Convert digitally signed PDFs too; their signatures will no longer validate.",
-        ),
-        click.option(
-            "--timeout",
-            type=click.FloatRange(min=0, min_open=True),
-            default=3600.0,
-            show_default=True,
-            help="Seconds one file may take before it is stopped and failed.",
-        ),
-        click.option(
-            "--force", is_flag=True, help="Convert again even when the outputs are up to date."
-        ),
-        click.option(
-            "--journal",
-            "journal_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="The run's journal (SQLite). Default: OUTDIR/.scan2pdf/journal.sqlite.",
-        ),
-        click.option(
-            "--failed",
-            "failed_dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            help="Copy each failed input here, mirrored, with NAME.error.json beside it.",
-        ),
-        click.option("-q", "--quiet", is_flag=True, help="Print failures only."),
-        click.option("-v", "--verbose", count=True, help="Print details of each file."),
-    ]
+def _apply(func: F, decorators: list[Callable[[F], F]]) -> F:
     for decorator in reversed(decorators):
         func = decorator(func)
     return func
+
+
+def run_options(func: F) -> F:
+    """How a run goes and what it tells: shared by convert, retry and watch."""
+    return _apply(
+        func,
+        [
+            click.option(
+                "-j",
+                "--jobs",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Total CPU budget (busy threads). Default: the cores this process may use.",
+            ),
+            click.option(
+                "--report",
+                "report_path",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Write a JSON Lines report, one object per input.",
+            ),
+            click.option(
+                "--journal",
+                "journal_path",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="The run's journal (SQLite). Default: OUTDIR/.scan2pdf/journal.sqlite.",
+            ),
+            click.option(
+                "--failed",
+                "failed_dir",
+                type=click.Path(file_okay=False, path_type=Path),
+                help="Copy each failed input here, mirrored, with NAME.error.json beside it.",
+            ),
+            click.option("-q", "--quiet", is_flag=True, help="Print failures only."),
+            click.option("-v", "--verbose", count=True, help="Print details of each file."),
+        ],
+    )
+
+
+def conversion_options(func: F) -> F:
+    """What the output looks like: shared by convert and watch (DESIGN.md, CLI contract)."""
+    return _apply(
+        func,
+        [
+            click.option(
+                "-o",
+                "--output",
+                "outdir",
+                required=True,
+                type=click.Path(file_okay=False, path_type=Path),
+                help="Output folder; the input tree is mirrored inside it.",
+            ),
+            click.option(
+                "-l",
+                "--language",
+                default="eng",
+                show_default=True,
+                metavar="LANGS",
+                help="Tesseract languages joined with '+', e.g. eng+spa+chi_sim.",
+            ),
+            click.option(
+                "--output-type",
+                type=click.Choice(OUTPUT_TYPES),
+                default="auto",
+                show_default=True,
+                help="auto: PDF/A when possible without Ghostscript, else a plain PDF.",
+            ),
+            click.option(
+                "--existing-text",
+                type=click.Choice(EXISTING_TEXT_MODES),
+                default="skip",
+                show_default=True,
+                help="Pages that already have text: skip them (keep their text), redo "
+                "OCR under it, or force OCR of the rasterised page.",
+            ),
+            click.option(
+                "--image-dpi",
+                type=click.IntRange(10, 4800),
+                default=300,
+                show_default=True,
+                help="DPI assumed for images without a credible one.",
+            ),
+            click.option("--rotate-pages", is_flag=True, help="Fix page orientation (needs osd)."),
+            click.option("--deskew", is_flag=True, help="Straighten skewed pages."),
+            click.option("--clean", is_flag=True, help="Clean pages with unpaper before OCR."),
+            click.option(
+                "--optimize",
+                type=click.IntRange(0, 3),
+                default=1,
+                show_default=True,
+                help="OCRmyPDF's output optimisation level (2 and 3 need pngquant).",
+            ),
+            click.option(
+                "--max-image-mpixels",
+                type=click.FloatRange(min=0, min_open=True),
+                default=250.0,
+                show_default=True,
+                help="Refuse images larger than this (reason too_large) instead of risking memory.",
+            ),
+            click.option(
+                "--invalidate-signatures",
+                is_flag=True,
+                help="Convert digitally signed PDFs too; their signatures will no longer validate.",
+            ),
+            click.option(
+                "--timeout",
+                type=click.FloatRange(min=0, min_open=True),
+                default=3600.0,
+                show_default=True,
+                help="Seconds one file may take before it is stopped and failed.",
+            ),
+            click.option(
+                "--force", is_flag=True, help="Convert again even when the outputs are up to date."
+            ),
+        ],
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -144,9 +159,11 @@ def cli() -> None:
 @cli.command(name="convert")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @conversion_options
+@run_options
 def convert_command(
     inputs: tuple[Path, ...],
     outdir: Path,
+    jobs: int | None,
     report_path: Path | None,
     journal_path: Path | None,
     failed_dir: Path | None,
@@ -155,27 +172,67 @@ def convert_command(
     **settings: Any,
 ) -> None:
     """Convert INPUT files and folder trees into OUTDIR."""
-    options = _build_options(settings)
-    verbosity = -1 if quiet else verbose
+    options = _build_options({**settings, "jobs": jobs})
+    _run_batch(
+        lambda report, on_result: convert(
+            inputs,
+            outdir,
+            options,
+            report=report,
+            report_path=report_path,
+            on_result=on_result,
+            journal_path=journal_path,
+            failed_dir=failed_dir,
+        ),
+        quiet,
+        verbose,
+    )
+
+
+@cli.command(name="retry")
+@click.argument("outdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--reason", help="Only inputs that failed for this reason (e.g. timeout).")
+@run_options
+def retry_command(
+    outdir: Path,
+    reason: str | None,
+    jobs: int | None,
+    report_path: Path | None,
+    journal_path: Path | None,
+    failed_dir: Path | None,
+    quiet: bool,
+    verbose: int,
+) -> None:
+    """Convert again the inputs OUTDIR's journal lists as failed, with their options."""
+    _run_batch(
+        lambda report, on_result: retry(
+            outdir,
+            reason=reason,
+            jobs=jobs,
+            report=report,
+            report_path=report_path,
+            on_result=on_result,
+            journal_path=journal_path,
+            failed_dir=failed_dir,
+        ),
+        quiet,
+        verbose,
+    )
+
+
+def _run_batch(
+    work: Callable[[Report, Callable[[FileResult], None]], object], quiet: bool, verbose: int
+) -> NoReturn:
+    """Run a batch with progress on stderr; exit with the code its report (or error) says."""
     report = Report()
-    with _interrupt_on_signals(), Display(verbosity) as display:
+    with _interrupt_on_signals(), Display(-1 if quiet else verbose) as display:
         try:
-            convert(
-                inputs,
-                outdir,
-                options,
-                report=report,
-                report_path=report_path,
-                on_result=display.file_done,
-                journal_path=journal_path,
-                failed_dir=failed_dir,
-            )
+            work(report, display.file_done)
         except KeyboardInterrupt:
             pass  # report.interrupted is set; the summary below says so
-        except DiskFullError as exc:
-            display.summary(report)
-            _fail(exc)
         except Scan2PdfError as exc:
+            if report.total:  # files were processed before it stopped (disk full, say)
+                display.summary(report)
             _fail(exc)
     display.summary(report)
     sys.exit(int(report.exit_code()))
@@ -199,69 +256,6 @@ def status(outdir: Path, journal_path: Path | None) -> None:
         statuses, reasons = journal.summary()
     for label, count in summary_lines(statuses, reasons):
         click.echo(f"{label:<10} {count}")
-
-
-@cli.command(name="retry")
-@click.argument("outdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--reason", help="Only inputs that failed for this reason (e.g. timeout).")
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Total CPU budget. Default: the cores this process may use.",
-)
-@click.option(
-    "--journal",
-    "journal_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The journal to read. Default: OUTDIR/.scan2pdf/journal.sqlite.",
-)
-@click.option(
-    "--failed",
-    "failed_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Copy inputs that fail again here, mirrored, with NAME.error.json.",
-)
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a JSON Lines report, one object per input.",
-)
-@click.option("-q", "--quiet", is_flag=True, help="Print failures only.")
-@click.option("-v", "--verbose", count=True, help="Print details of each file.")
-def retry_command(
-    outdir: Path,
-    reason: str | None,
-    jobs: int | None,
-    journal_path: Path | None,
-    failed_dir: Path | None,
-    report_path: Path | None,
-    quiet: bool,
-    verbose: int,
-) -> None:
-    """Convert again the inputs OUTDIR's journal lists as failed, with their options."""
-    report = Report()
-    with _interrupt_on_signals(), Display(-1 if quiet else verbose) as display:
-        try:
-            retry(
-                outdir,
-                reason=reason,
-                jobs=jobs,
-                report=report,
-                report_path=report_path,
-                on_result=display.file_done,
-                journal_path=journal_path,
-                failed_dir=failed_dir,
-            )
-        except KeyboardInterrupt:
-            pass
-        except Scan2PdfError as exc:
-            display.summary(report)
-            _fail(exc)
-    display.summary(report)
-    sys.exit(int(report.exit_code()))
 
 
 def summary_lines(statuses: Counter[str], reasons: Counter[str]) -> list[tuple[str, str]]:

@@ -199,7 +199,7 @@ class _Batch:
             done = is_up_to_date(job.source, job.pdf, job.txt)
         else:
             done = (
-                entry.status == "converted"
+                entry.status in ("converted", "reused")
                 and entry.seen == seen
                 and entry.fingerprint == self.fingerprint
                 and entry.output == str(job.pdf)

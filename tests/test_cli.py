@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,11 @@ def runner() -> CliRunner:
 
 
 @pytest.fixture(autouse=True)
-def fresh_tool_cache() -> None:
+def fresh_tool_cache() -> Iterator[None]:
+    """These tests hide programs (PATH); the cached answers must not outlive them."""
+    tools.program_version.cache_clear()
+    tools.installed_languages.cache_clear()
+    yield
     tools.program_version.cache_clear()
     tools.installed_languages.cache_clear()
 

@@ -108,6 +108,8 @@ def test_renamed_and_copied_inputs_reuse_their_outputs(batch: Path, tmp_path: Pa
     assert pdf_pages(out / "sub" / "moved-report.pdf") == 2
     assert (out / "note-copy.txt").read_text() == (out / "note.txt").read_text()
     assert journal(out).conversions() == before  # nothing OCRed again
+    third = run_scan2pdf("convert", batch, "-o", out, report=tmp_path / "third.jsonl")
+    assert {r["reason"] for r in third.report} == {"up_to_date"}  # reused ones too
 
 
 def test_status_retry_and_failure_folder(tmp_path: Path) -> None:
