@@ -25,6 +25,7 @@ from scan2pdf.options import EXISTING_TEXT_MODES, OUTPUT_TYPES, Options
 from scan2pdf.progress import Display
 from scan2pdf.report import FileResult, Report
 from scan2pdf.tools import PROGRAMS, installed_languages, program_version
+from scan2pdf.watch import Watcher, WatchSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,19 +50,16 @@ def run_options(func: F) -> F:
             ),
             click.option(
                 "--report",
-                "report_path",
                 type=click.Path(dir_okay=False, path_type=Path),
                 help="Write a JSON Lines report, one object per input.",
             ),
             click.option(
                 "--journal",
-                "journal_path",
                 type=click.Path(dir_okay=False, path_type=Path),
                 help="The run's journal (SQLite). Default: OUTDIR/.scan2pdf/journal.sqlite.",
             ),
             click.option(
                 "--failed",
-                "failed_dir",
                 type=click.Path(file_okay=False, path_type=Path),
                 help="Copy each failed input here, mirrored, with NAME.error.json beside it.",
             ),
@@ -79,7 +77,6 @@ def conversion_options(func: F) -> F:
             click.option(
                 "-o",
                 "--output",
-                "outdir",
                 required=True,
                 type=click.Path(file_okay=False, path_type=Path),
                 help="Output folder; the input tree is mirrored inside it.",
@@ -150,7 +147,11 @@ def conversion_options(func: F) -> F:
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Every option can also come from the environment: SCAN2PDF_<COMMAND>_<OPTION>, e.g.
+# SCAN2PDF_WATCH_LANGUAGE=eng+spa or SCAN2PDF_WATCH_POLL=10 (handy under systemd or Docker).
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "SCAN2PDF"}
+)
 @click.version_option(__version__, prog_name="scan2pdf")
 def cli() -> None:
     """Turn scanned documents into searchable PDFs plus sidecar text."""
@@ -162,11 +163,11 @@ def cli() -> None:
 @run_options
 def convert_command(
     inputs: tuple[Path, ...],
-    outdir: Path,
+    output: Path,
     jobs: int | None,
-    report_path: Path | None,
-    journal_path: Path | None,
-    failed_dir: Path | None,
+    report: Path | None,
+    journal: Path | None,
+    failed: Path | None,
     quiet: bool,
     verbose: int,
     **settings: Any,
@@ -174,19 +175,101 @@ def convert_command(
     """Convert INPUT files and folder trees into OUTDIR."""
     options = _build_options({**settings, "jobs": jobs})
     _run_batch(
-        lambda report, on_result: convert(
+        lambda totals, on_result: convert(
             inputs,
-            outdir,
+            output,
             options,
-            report=report,
-            report_path=report_path,
+            report=totals,
+            report_path=report,
             on_result=on_result,
-            journal_path=journal_path,
-            failed_dir=failed_dir,
+            journal_path=journal,
+            failed_dir=failed,
         ),
         quiet,
         verbose,
     )
+
+
+@cli.command(name="watch")
+@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@conversion_options
+@run_options
+@click.option(
+    "--done",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Move originals here after success, mirrored. Default: INBOX/.scan2pdf/done.",
+)
+@click.option(
+    "--delete-originals",
+    is_flag=True,
+    help="Delete originals once their outputs are published, instead of moving them.",
+)
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Find files by scanning every N seconds only (network shares, where file "
+    "events are not delivered).",
+)
+@click.option(
+    "--rescan",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Seconds between full scans besides file events.",
+)
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Seconds a file's size and mtime must stay unchanged before it is taken.",
+)
+@click.option(
+    "--give-up",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds a still file that does not parse (damaged) waits before it is taken "
+    "anyway, to fail with its reason.",
+)
+def watch_command(
+    inbox: Path,
+    output: Path,
+    jobs: int | None,
+    report: Path | None,
+    journal: Path | None,
+    failed: Path | None,
+    quiet: bool,
+    verbose: int,
+    done: Path | None,
+    delete_originals: bool,
+    poll: float | None,
+    rescan: float,
+    settle: float,
+    give_up: float,
+    **settings: Any,
+) -> None:
+    """Convert files dropped into INBOX, for as long as it runs (stop: SIGTERM or Ctrl-C).
+
+    Originals leave the inbox only once their outputs are published: to --done
+    (default INBOX/.scan2pdf/done) or, with --delete-originals, nowhere. Failures go to
+    --failed (default INBOX/.scan2pdf/failed) with NAME.error.json beside them. Every
+    option can also be set as SCAN2PDF_WATCH_<OPTION>, e.g. SCAN2PDF_WATCH_OUTPUT.
+    """
+    options = _build_options({**settings, "jobs": jobs})
+    target = WatchSettings(
+        inbox, output, done, failed, delete_originals, poll, rescan, settle, give_up, journal
+    )
+
+    def started(description: str) -> None:
+        if not quiet:
+            click.echo(f"scan2pdf {__version__}: {description}", err=True)
+
+    def serve(totals: Report, on_result: Callable[[FileResult], None]) -> object:
+        return Watcher(target, options, on_result, report, totals, started).run()
+
+    _run_batch(serve, quiet, verbose)
 
 
 @cli.command(name="retry")
@@ -197,23 +280,23 @@ def retry_command(
     outdir: Path,
     reason: str | None,
     jobs: int | None,
-    report_path: Path | None,
-    journal_path: Path | None,
-    failed_dir: Path | None,
+    report: Path | None,
+    journal: Path | None,
+    failed: Path | None,
     quiet: bool,
     verbose: int,
 ) -> None:
     """Convert again the inputs OUTDIR's journal lists as failed, with their options."""
     _run_batch(
-        lambda report, on_result: retry(
+        lambda totals, on_result: retry(
             outdir,
             reason=reason,
             jobs=jobs,
-            report=report,
-            report_path=report_path,
+            report=totals,
+            report_path=report,
             on_result=on_result,
-            journal_path=journal_path,
-            failed_dir=failed_dir,
+            journal_path=journal,
+            failed_dir=failed,
         ),
         quiet,
         verbose,
@@ -242,18 +325,17 @@ def _run_batch(
 @click.argument("outdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "--journal",
-    "journal_path",
     type=click.Path(dir_okay=False, path_type=Path),
     help="The journal to read. Default: OUTDIR/.scan2pdf/journal.sqlite.",
 )
-def status(outdir: Path, journal_path: Path | None) -> None:
+def status(outdir: Path, journal: Path | None) -> None:
     """Summarise OUTDIR's journal: converted, failed by reason, pending."""
-    path = journal_path or default_path(outdir)
-    journal = Journal.open_existing(path)
-    if journal is None:
+    path = journal or default_path(outdir)
+    opened = Journal.open_existing(path)
+    if opened is None:
         _fail(UsageError(f"There is no journal at '{path}'.", "Run scan2pdf convert first."))
-    with closing(journal):
-        statuses, reasons = journal.summary()
+    with closing(opened):
+        statuses, reasons = opened.summary()
     for label, count in summary_lines(statuses, reasons):
         click.echo(f"{label:<10} {count}")
 

@@ -13,6 +13,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 from scan2pdf.discover import Job, discover, sniff
@@ -28,7 +29,7 @@ from scan2pdf.tools import check_environment
 
 ResultCallback = Callable[[FileResult], None]
 
-UNSUPPORTED_MESSAGE = "Not a PDF or an image that Pillow can open; left as it is."
+UNSUPPORTED_MESSAGE = "Not a PDF or an image that Pillow can open, so there is nothing to convert."
 UP_TO_DATE_MESSAGE = "Already converted from this content with these options; --force redoes it."
 
 
@@ -125,8 +126,16 @@ class _Batch:
         on_result: ResultCallback | None,
         journal_path: Path | None,
         failed_dir: Path | None,
+        trust_mtimes: bool = True,
+        shown_as: Callable[[Path], Path] | None = None,
     ) -> None:
         self.outdir = outdir
+        # Without a journal record, outputs newer than their input count as done (output
+        # folders from before the journal). Not in watch: a dropped file may carry an old
+        # mtime (cp -p, unzip) and still be new.
+        self.trust_mtimes = trust_mtimes
+        # How reports name an input (watch: where it was dropped, not where it was claimed).
+        self.shown_as = shown_as
         self.options = options
         self.fingerprint = options.fingerprint()
         self.report = report if report is not None else Report()
@@ -135,7 +144,12 @@ class _Batch:
         self.journal_path = journal_path or default_path(outdir)
         self.failed_dir = failed_dir
 
-    def run(self, jobs: Iterator[Job]) -> Report:
+    def run(self, jobs: Iterator[Job | None], peek: bool = True) -> Report:
+        """Convert what ``jobs`` yields (None: nothing right now, ask again).
+
+        With ``peek``, the first job is fetched before anything is written, so that a
+        layout error or an empty input leaves no journal behind.
+        """
         report = self.report
         started = time.monotonic()
         scratch = new_scratch()
@@ -143,14 +157,16 @@ class _Batch:
         try:
             # Built first: it starts the forkserver, which imports OCRmyPDF while we discover.
             scheduler = Scheduler(self.options.jobs or cpu_budget(), scratch)
-            first = next(jobs, None)  # surfaces layout errors before anything is written
-            if first is None:
-                return report
+            if peek:
+                first = next(jobs, None)
+                if first is None:
+                    return report
+                jobs = _chain(first, jobs)
             if self.report_path is not None:
                 report.open_sink(self.report_path, append=report.total > 0)
             journal = Journal(self.journal_path)
             journal.remember_options(self.fingerprint, self.options.to_dict())
-            todo = self._triage(_chain(first, jobs), journal)
+            todo = self._triage(jobs, journal)
             with closing(scheduler.run(todo, self.options)) as outcomes:
                 for outcome in outcomes:
                     self._finish(outcome, journal)
@@ -166,13 +182,18 @@ class _Batch:
         return report
 
     def _emit(self, result: FileResult) -> None:
+        if self.shown_as is not None:
+            result = replace(result, input=self.shown_as(result.input))
         self.report.add(result)
         if self.on_result is not None:
             self.on_result(result)
 
-    def _triage(self, jobs: Iterable[Job], journal: Journal) -> Iterator[Job]:
+    def _triage(self, jobs: Iterable[Job | None], journal: Journal) -> Iterator[Job | None]:
         """Report at once what needs no OCR; record and pass on the rest."""
         for job in jobs:
+            if job is None:
+                yield None  # the feed has nothing right now
+                continue
             if job.kind == "unsupported":
                 self._emit(FileResult(job.source, "skipped", "unsupported", UNSUPPORTED_MESSAGE))
                 continue
@@ -195,8 +216,7 @@ class _Batch:
         """Converted before from this very file (cheap check: size, mtime, inode)."""
         entry = journal.lookup(job.source)
         if entry is None:
-            # No record (an output folder from before the journal): trust the mtimes.
-            done = is_up_to_date(job.source, job.pdf, job.txt)
+            done = self.trust_mtimes and is_up_to_date(job.source, job.pdf, job.txt)
         else:
             done = (
                 entry.status in ("converted", "reused")
@@ -316,7 +336,7 @@ class _Batch:
         return Path()
 
 
-def _chain(first: Job, rest: Iterator[Job]) -> Iterator[Job]:
+def _chain(first: Job | None, rest: Iterator[Job | None]) -> Iterator[Job | None]:
     yield first
     yield from rest
 

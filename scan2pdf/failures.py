@@ -8,6 +8,7 @@ which tools, so that someone can fix the file and drop it back, or report a bug.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -19,13 +20,28 @@ from scan2pdf.report import FileResult
 from scan2pdf.tools import program_version
 
 
-def keep_failed_input(result: FileResult, rel: Path, failed_dir: Path, attempts: int) -> None:
+def keep_failed_input(
+    result: FileResult,
+    rel: Path,
+    failed_dir: Path,
+    attempts: int,
+    move: bool = False,
+    dropped_at: Path | None = None,
+) -> Path:
+    """Copy (convert) or move (watch: the claimed file leaves the inbox) the input.
+
+    ``dropped_at`` is where the user put it, when that is not where it is read from.
+    """
     folder = failed_dir / rel
     folder.mkdir(parents=True, exist_ok=True)
+    target = free_name(folder / result.input.name) if move else folder / result.input.name
     with suppress(OSError):  # the input may be unreadable: the error file still says why
-        publish(result.input, folder / result.input.name)
+        if move:
+            shutil.move(result.input, target)
+        else:
+            publish(result.input, target)
     error = {
-        "input": str(result.input),
+        "input": str(dropped_at or result.input),
         "reason": result.reason,
         "message": result.message,
         "attempts": attempts,
@@ -36,8 +52,18 @@ def keep_failed_input(result: FileResult, rel: Path, failed_dir: Path, attempts:
         "w", dir=folder, suffix=".json", delete=False, encoding="utf-8"
     ) as tmp:
         json.dump(error, tmp, indent=2, ensure_ascii=False)
-    publish(Path(tmp.name), folder / f"{result.input.name}.error.json")
+    publish(Path(tmp.name), folder / f"{target.name}.error.json")
     Path(tmp.name).unlink(missing_ok=True)
+    return target
+
+
+def free_name(path: Path) -> Path:
+    """``path``, or ``name-2.ext``, ``name-3.ext``...: the first that does not exist yet."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
 
 
 def tool_versions() -> dict[str, str | None]:

@@ -42,6 +42,8 @@ from scan2pdf.workerproc import init_worker, run_job
 # The function a worker runs per job, as "module:function" so the coordinator never
 # imports it (and OCRmyPDF); a seam for tests (a fake engine) and for Dask.
 CONVERT = "scan2pdf.worker:convert_file"
+# How often a long-lived feed (watch) is asked for more while files are in flight.
+_FEED_POLL = 0.5
 
 
 def cpu_budget() -> int:
@@ -90,9 +92,11 @@ class Scheduler:
             initargs=(str(self.scratch_root), os.getpid()),
         )
 
-    def run(self, jobs: Iterable[Job], options: Options) -> Generator[Outcome, None, None]:
+    def run(self, jobs: Iterable[Job | None], options: Options) -> Generator[Outcome, None, None]:
         """Yield one Outcome per job, in completion order.
 
+        ``jobs`` may yield None for "nothing right now" (the hot folder's feed): the
+        scheduler then collects results and asks again shortly; it ends when ``jobs`` does.
         Closing the generator early (Ctrl-C, an error in the consumer) kills every worker
         and its children; nothing keeps running after this returns.
         """
@@ -106,21 +110,29 @@ class Scheduler:
         finished_cleanly = False
         try:
             while True:
-                while not exhausted and len(waiting) < self.lookahead:
+                idle = False
+                while not exhausted and not idle and len(waiting) < self.lookahead:
                     try:
-                        waiting.push(next(source))
+                        job = next(source)
                     except StopIteration:
                         exhausted = True
-                self._dispatch(pool, options, waiting, suspects, running, exhausted)
+                        break
+                    if job is None:
+                        idle = True
+                    else:
+                        waiting.push(job)
+                # Nothing more known to come (for now): the files in hand share the cores.
+                self._dispatch(pool, options, waiting, suspects, running, exhausted or idle)
                 if not running:
-                    finished_cleanly = True
-                    return
+                    if exhausted and not waiting and not suspects:
+                        finished_cleanly = True
+                        return
+                    continue  # an idle feed paces itself; go back to it
                 next_deadline = min(f.started for f in running.values()) + options.timeout
-                done, _ = wait(
-                    running,
-                    timeout=max(0.05, next_deadline - time.monotonic()),
-                    return_when=FIRST_COMPLETED,
-                )
+                timeout = max(0.05, next_deadline - time.monotonic())
+                if not exhausted:
+                    timeout = min(timeout, _FEED_POLL)  # the feed may have more by then
+                done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
                 if not done:
                     self._stop_overdue(running, options.timeout, timed_out)
                     continue
@@ -175,7 +187,7 @@ class Scheduler:
         waiting: _Waiting,
         suspects: deque[Job],
         running: dict[Future[Outcome], _InFlight],
-        exhausted: bool,
+        tail: bool,
     ) -> None:
         used = sum(flight.slots for flight in running.values())
         while not any(flight.alone for flight in running.values()):
@@ -189,7 +201,7 @@ class Scheduler:
                 # In the tail (nothing left to discover), share the free slots among
                 # the files still waiting so no core idles while pages remain; never
                 # more than the file has pages, which is all OCRmyPDF can run at once.
-                share = max(1, free // (len(waiting) + 1)) if exhausted else 1
+                share = max(1, free // (len(waiting) + 1)) if tail else 1
                 slots, alone = min(share, max(1, job.work.pages)), False
             else:
                 return

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 import pikepdf
+import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageStat
 from pypdf import PdfReader
 
@@ -78,3 +81,13 @@ def rendered_lightness(pdf: Path, page: int = 0) -> tuple[float, tuple[int, int]
     finally:
         document.close()
     return ImageStat.Stat(image).mean[0], image.size
+
+
+def wait_for(predicate: Callable[[], bool], deadline: float, what: str) -> None:
+    """Poll until ``predicate`` holds; fail the test with ``what`` after ``deadline`` s."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {deadline} s waiting for {what}")

@@ -6,13 +6,12 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from .conftest import SAMPLES, SCAN2PDF, run_scan2pdf
-from .helpers import pdf_pages
+from .helpers import pdf_pages, wait_for
 
 PAGES = {"scanned-report": 2, "english-letter": 2, "spanish-note": 1}
 
@@ -31,16 +30,6 @@ def make_batch(folder: Path, copies: int = 4) -> dict[str, int]:
             shutil.copy(source, folder / name)
             expected[f"{source.stem}-{n}"] = PAGES[source.stem]
     return expected
-
-
-def wait_for(predicate: object, deadline: float, what: str) -> None:
-    assert callable(predicate)
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def processes_with_env(marker: str) -> list[int]:

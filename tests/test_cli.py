@@ -132,3 +132,24 @@ def test_doctor_fails_when_tesseract_is_missing(runner: CliRunner, tmp_path: Pat
     assert result.exit_code == 3
     assert "tesseract  MISSING" in result.stdout
     assert "languages  NONE" in result.stdout
+
+
+def test_options_come_from_the_environment(runner: CliRunner, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    result = runner.invoke(
+        cli, ["watch", str(inbox)], env={"SCAN2PDF_WATCH_OUTPUT": str(inbox / "out")}
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: The output folder '{inbox / 'out'}' is inside the inbox '{inbox}', so its "
+        "files would be taken as new scans. Put it outside the inbox, or in a hidden folder "
+        "(.name) inside it, which is never watched.\n"
+    )
+    result = runner.invoke(
+        cli,
+        ["convert", str(SAMPLES), "-o", str(tmp_path / "o")],
+        env={"SCAN2PDF_CONVERT_LANGUAGE": "xyz"},
+    )
+    assert result.exit_code == 3
+    assert "Tesseract language pack not installed: xyz." in result.stderr

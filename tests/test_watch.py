@@ -1,0 +1,338 @@
+"""scan2pdf watch: the loop's logic, fast and exact; then the real service in a subprocess
+against real folders, always waiting for outcomes with deadlines (no fixed sleeps)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from scan2pdf.errors import UsageError
+from scan2pdf.journal import Journal, default_path
+from scan2pdf.watch import Claims, Settler, WatchSettings, is_temporary, scan
+
+from .conftest import SAMPLES, SCAN2PDF
+from .helpers import pdf_pages, text_image, wait_for
+
+NOTE = SAMPLES / "letters" / "spanish-note.png"
+REPORT = SAMPLES / "reports" / "scanned-report.pdf"
+
+
+# ---- the loop's logic ----------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_settler_waits_for_stillness_and_a_parse() -> None:
+    clock = Clock()
+    settler = Settler(settle=2.0, give_up=10.0, clock=clock)
+    path = Path("scan.pdf")
+    assert settler.observe(path, 100, 1) == 0.0
+    clock.now = 1.5
+    assert settler.observe(path, 200, 2) == 0.0  # it grew: the clock starts again
+    clock.now = 3.0
+    still = settler.observe(path, 200, 2)
+    assert still == 1.5 and not settler.ready(path, still, lambda: True)
+    clock.now = 3.6
+    still = settler.observe(path, 200, 2)
+    assert settler.ready(path, still, lambda: True)
+    assert not settler.ready(path, still, lambda: False)  # still, but not whole yet
+    clock.now = 11.6
+    assert settler.ready(path, settler.observe(path, 200, 2), lambda: False)  # gives up: fails
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        ".hidden.pdf",
+        "scan.pdf.part",
+        "x.tmp",
+        "y.crdownload",
+        "~$doc.pdf",
+        "Thumbs.db",
+        ".DS_Store",
+        "@eaDir",
+        "a.swp",
+    ],
+)
+def test_temporary_and_system_names_are_never_taken(name: str) -> None:
+    assert is_temporary(name)
+
+
+def test_scan_skips_special_files_and_links_out_of_the_inbox(tmp_path: Path) -> None:
+    inbox, outside = tmp_path / "inbox", tmp_path / "outside"
+    (inbox / "sub").mkdir(parents=True)
+    outside.mkdir()
+    (inbox / "sub" / "real.pdf").write_bytes(b"%PDF-1.4")
+    (outside / "secret.pdf").write_bytes(b"%PDF-1.4")
+    (inbox / "link-out.pdf").symlink_to(outside / "secret.pdf")
+    (inbox / "link-in.pdf").symlink_to(inbox / "sub" / "real.pdf")
+    os.mkfifo(inbox / "pipe.pdf")
+    (inbox / "scan.tif.part").write_bytes(b"half")
+    (inbox / ".scan2pdf").mkdir()
+    (inbox / ".scan2pdf" / "claimed.pdf").write_bytes(b"%PDF-1.4")
+    assert sorted(str(p.relative_to(inbox)) for p in scan(inbox)) == ["link-in.pdf", "sub/real.pdf"]
+
+
+def test_unsafe_layouts_are_refused(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    with pytest.raises(UsageError) as refused:
+        WatchSettings(inbox, inbox / "out").check()
+    assert refused.value.message == (
+        f"The output folder '{inbox / 'out'}' is inside the inbox '{inbox}', so its files "
+        "would be taken as new scans. Put it outside the inbox, or in a hidden folder (.name) "
+        "inside it, which is never watched."
+    )
+    with pytest.raises(UsageError, match="The done folder"):
+        WatchSettings(inbox, tmp_path / "out", done_dir=inbox).check()
+    WatchSettings(inbox, inbox / ".out", failed_dir=tmp_path / "failed").check()  # hidden: fine
+
+
+def test_dead_owners_claims_come_back_then_one_claim_wins(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    (inbox / "sub").mkdir(parents=True)
+    # A watcher on this host that died (its pid no longer runs) left a claim behind. The
+    # service recovers such claims at start, before it claims anything itself.
+    host = socket.gethostname()
+    dead = inbox / ".scan2pdf" / "claims" / f"{host}-999999"
+    (dead / "deep").mkdir(parents=True)
+    (dead / "deep" / "lost.tif").write_bytes(b"II*\0")
+    dead.with_name(f"{dead.name}.pid").write_text("999999")
+    assert Claims.recover(inbox) == 1
+    assert (inbox / "deep" / "lost.tif").exists() and not dead.exists()
+
+    scan_file = inbox / "sub" / "scan.pdf"
+    scan_file.write_bytes(b"%PDF-1.4")
+    mine = Claims(inbox)
+    claimed = mine.claim(scan_file)
+    assert claimed == mine.root / "sub" / "scan.pdf" and claimed.exists()
+    assert mine.claim(scan_file) is None  # gone: another claimer (here, we) took it first
+    mine.release_all()  # a clean stop puts unfinished claims back
+    assert scan_file.exists() and not mine.root.exists()
+
+
+# ---- the real service ------------------------------------------------------------------------
+
+
+class Service:
+    def __init__(self, inbox: Path, out: Path, *args: str) -> None:
+        self.inbox, self.out = inbox, out
+        self.log = out.parent / f"watch-{time.monotonic_ns()}.log"
+        self.proc = subprocess.Popen(
+            [*SCAN2PDF, "watch", str(inbox), "-o", str(out), "--settle", "1", "-j", "2", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=self.log.open("w"),
+        )
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, deadline: float = 30) -> int:
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=deadline)
+
+    def stderr(self) -> str:
+        return self.log.read_text()
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    yield inbox, out
+
+
+def outputs(out: Path) -> list[str]:
+    return sorted(str(p.relative_to(out)) for p in out.rglob("*.pdf"))
+
+
+def test_service_converts_drops_and_bad_files_never_stall_it(
+    folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    inbox, out = folders
+    service = Service(inbox, out, "--rescan", "2", "--give-up", "4")
+    try:
+        wait_for(lambda: "watching" in service.stderr(), 30, "the start-up line")
+        assert service.stderr().splitlines()[0].startswith(f"scan2pdf 0.1.0: watching {inbox} (")
+        (inbox / "2026" / "march").mkdir(parents=True)
+        shutil.copy(REPORT, inbox / "2026" / "march" / "report.pdf")
+        (inbox / "broken.pdf").write_bytes(b"%PDF-1.7\n%%EOF\n")  # beyond any repair
+        (inbox / "readme.txt").write_text("not a scan")
+        os.mkfifo(inbox / "pipe.pdf")
+        (tmp_path / "secret.png").write_bytes(NOTE.read_bytes())
+        (inbox / "outside.png").symlink_to(tmp_path / "secret.png")
+        wait_for(lambda: (out / "2026" / "march" / "report.pdf").exists(), 60, "the report")
+        wait_for(
+            lambda: (inbox / ".scan2pdf" / "failed" / "broken.pdf.error.json").exists(),
+            90,
+            "the broken PDF to be given up on",
+        )
+        shutil.copy(NOTE, inbox / "later.png")  # the service is still serving
+        wait_for(lambda: (out / "later.pdf").exists(), 60, "a file dropped later")
+    finally:
+        code = service.stop()
+    assert code == 130
+    assert outputs(out) == ["2026/march/report.pdf", "later.pdf"]
+    assert pdf_pages(out / "2026" / "march" / "report.pdf") == 2
+    done = inbox / ".scan2pdf" / "done"
+    assert sorted(str(p.relative_to(done)) for p in done.rglob("*") if p.is_file()) == [
+        "2026/march/report.pdf",
+        "later.png",
+    ]
+    error = json.loads((inbox / ".scan2pdf" / "failed" / "broken.pdf.error.json").read_text())
+    assert (error["input"], error["reason"]) == (str(inbox / "broken.pdf"), "corrupt")
+    assert (inbox / ".scan2pdf" / "failed" / "readme.txt").exists()
+    # Special files and links out of the inbox are not touched at all.
+    assert (inbox / "pipe.pdf").exists() and (inbox / "outside.png").is_symlink()
+    assert not list((inbox / ".scan2pdf" / "claims").iterdir())  # a clean stop leaves none
+
+
+def test_slowly_written_tiff_is_taken_once_and_whole(folders: tuple[Path, Path]) -> None:
+    inbox, out = folders
+    frames = [
+        text_image(out.parent / f"f{n}.png", f"Frame number {n}", fmt="PNG") for n in range(4)
+    ]
+    images = [Image.open(f) for f in frames]
+    whole = out.parent / "whole.tif"
+    images[0].save(whole, save_all=True, append_images=images[1:], compression="tiff_deflate")
+    data = whole.read_bytes()
+    service = Service(inbox, out, "--settle", "2")
+    try:
+        wait_for(lambda: "watching" in service.stderr(), 30, "the start-up line")
+        with (inbox / "slow.tif").open("wb") as scanner:  # a scanner writing over 4 seconds
+            for start in range(0, len(data), len(data) // 8 + 1):
+                scanner.write(data[start : start + len(data) // 8 + 1])
+                scanner.flush()
+                time.sleep(0.5)
+        wait_for(lambda: (out / "slow.pdf").exists(), 90, "the slow TIFF")
+    finally:
+        service.stop()
+    assert pdf_pages(out / "slow.pdf") == 4
+    history = Journal(default_path(out)).conversions()
+    assert list(history.values()) == [1]
+
+
+def test_kill9_at_random_points_loses_nothing(folders: tuple[Path, Path]) -> None:
+    inbox, out = folders
+    dropped = []
+    for n in range(6):
+        text_image(inbox / f"page-{n}.png", f"Dropped page {n}", fmt="PNG")
+        dropped.append(f"page-{n}.png")
+    chance = random.Random(6)
+    for _ in range(3):
+        service = Service(inbox, out)
+        time.sleep(chance.uniform(1.0, 5.0))
+        service.stop(signal.SIGKILL)
+    service = Service(inbox, out)
+    done = inbox / ".scan2pdf" / "done"
+    try:
+        wait_for(lambda: len(list(done.glob("*.png"))) == len(dropped), 120, "every original")
+    finally:
+        service.stop()
+    assert sorted(p.name for p in done.glob("*.png")) == sorted(dropped)  # none lost
+    assert outputs(out) == sorted(n.replace(".png", ".pdf") for n in dropped)
+    history = Journal(default_path(out)).conversions()
+    contents = {}
+    for (_, content, _), count in history.items():
+        contents[content] = contents.get(content, 0) + count
+    assert set(contents.values()) == {1}  # each scan OCRed exactly once
+
+
+def test_two_watchers_on_one_inbox_convert_each_file_once(folders: tuple[Path, Path]) -> None:
+    inbox, out = folders
+    first, second = Service(inbox, out, "--poll", "0.5"), Service(inbox, out, "--poll", "0.5")
+    try:
+        for service in (first, second):
+            wait_for(lambda s=service: "watching" in s.stderr(), 30, "both services")
+        for n in range(6):
+            text_image(inbox / f"shared-{n}.png", f"Shared inbox page {n}", fmt="PNG")
+        done = inbox / ".scan2pdf" / "done"
+        wait_for(lambda: len(list(done.glob("*.png"))) == 6, 120, "all six files")
+    finally:
+        first.stop()
+        second.stop()
+    history = Journal(default_path(out)).conversions()
+    assert sum(history.values()) == 6
+    assert len(outputs(out)) == 6
+
+
+def test_sigterm_mid_batch_stops_fast_and_a_restart_finishes(folders: tuple[Path, Path]) -> None:
+    inbox, out = folders
+    for n in range(6):
+        shutil.copy(REPORT, inbox / f"report-{n}.pdf")
+    for n in range(6):  # distinct contents, so none is a copy of another
+        with (inbox / f"report-{n}.pdf").open("ab") as tail:
+            tail.write(f"\n% copy {n}\n".encode())
+    service = Service(inbox, out)
+    wait_for(lambda: bool(list(out.glob("*.pdf"))), 120, "the first output")
+    started = time.monotonic()
+    assert service.stop(signal.SIGTERM) == 130
+    assert time.monotonic() - started < 15  # bounded: workers are stopped, not waited for
+    for path in out.rglob("*"):
+        assert not path.name.endswith(".scan2pdf-part"), path
+    for pdf in out.glob("*.pdf"):
+        assert pdf_pages(pdf) == 2
+    assert not any((inbox / ".scan2pdf" / "claims").rglob("*.pdf"))  # unfinished ones put back
+    service = Service(inbox, out)
+    try:
+        wait_for(lambda: len(list(out.glob("*.pdf"))) == 6, 120, "all six after the restart")
+    finally:
+        service.stop()
+
+
+def test_folder_moved_in_whole_is_mirrored_and_status_reads_the_live_journal(
+    folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    inbox, out = folders
+    staged = tmp_path / "staged" / "batch-7"
+    staged.mkdir(parents=True)
+    for n in range(3):
+        text_image(staged / f"page-{n}.png", f"Moved folder page {n}", fmt="PNG")
+    service = Service(inbox, out)
+    try:
+        wait_for(lambda: "watching" in service.stderr(), 30, "the start-up line")
+        staged.rename(inbox / "batch-7")  # a whole folder arrives at once
+        wait_for(lambda: len(list((out / "batch-7").glob("*.pdf"))) == 3, 90, "the folder")
+        status = subprocess.run(
+            [*SCAN2PDF, "status", str(out)], capture_output=True, text=True, timeout=30, check=False
+        )
+        assert status.returncode == 0
+        assert status.stdout.splitlines()[0] == "converted  3"
+    finally:
+        service.stop()
+
+
+@pytest.mark.slow
+def test_500_files_dropped_at_once_are_all_converted(folders: tuple[Path, Path]) -> None:
+    inbox, out = folders
+    staged = out.parent / "staged"
+    staged.mkdir()
+    for n in range(500):
+        image = Image.new("L", (320, 90), 255)
+        ImageDraw.Draw(image).text((10, 30), f"Load test file {n}", fill=0)
+        image.save(staged / f"load-{n:03d}.png", dpi=(300, 300))
+    service = Service(inbox, out)
+    try:
+        wait_for(lambda: "watching" in service.stderr(), 30, "the start-up line")
+        for path in staged.iterdir():
+            path.rename(inbox / path.name)
+        done = inbox / ".scan2pdf" / "done"
+        wait_for(lambda: len(list(done.glob("*.png"))) == 500, 600, "all 500 files")
+    finally:
+        service.stop()
+    assert len(list(out.glob("*.pdf"))) == 500
+    assert sum(Journal(default_path(out)).conversions().values()) == 500
