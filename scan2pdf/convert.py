@@ -143,6 +143,7 @@ class _Batch:
         self.on_result = on_result
         self.journal_path = journal_path or default_path(outdir)
         self.failed_dir = failed_dir
+        self.staging: Path | None = None  # OUTDIR/.scan2pdf/staging/<run>, made by run()
 
     def run(self, jobs: Iterator[Job | None], peek: bool = True) -> Report:
         """Convert what ``jobs`` yields (None: nothing right now, ask again).
@@ -164,6 +165,7 @@ class _Batch:
                 jobs = _chain(first, jobs)
             if self.report_path is not None:
                 report.open_sink(self.report_path, append=report.total > 0)
+            self.staging = new_scratch(under=self.outdir / ".scan2pdf" / "staging")
             journal = Journal(self.journal_path)
             journal.remember_options(self.fingerprint, self.options.to_dict())
             todo = self._triage(jobs, journal)
@@ -175,6 +177,8 @@ class _Batch:
             raise
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+            if self.staging is not None:
+                shutil.rmtree(self.staging, ignore_errors=True)
             report.seconds += time.monotonic() - started
             report.close()
             if journal is not None:
@@ -256,7 +260,7 @@ class _Batch:
                 old_txt.replace(job.txt)
                 old_pdf.replace(job.pdf)
             else:  # a second copy of the same scan: a second copy of its outputs
-                publish_pair(old_pdf, old_txt, job.pdf, job.txt)
+                publish_pair(old_pdf, old_txt, job.pdf, job.txt, self.staging)
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise _disk_full(exc) from exc
@@ -290,7 +294,9 @@ class _Batch:
             if outcome.pdf is not None and outcome.txt is not None:
                 assert result.output is not None and result.sidecar is not None
                 try:
-                    publish_pair(outcome.pdf, outcome.txt, result.output, result.sidecar)
+                    publish_pair(
+                        outcome.pdf, outcome.txt, result.output, result.sidecar, self.staging
+                    )
                 except OSError as exc:
                     if exc.errno == errno.ENOSPC:
                         raise _disk_full(exc) from exc

@@ -10,6 +10,7 @@ redone on the next run rather than mistaken for success.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -47,10 +48,16 @@ def verify_pdf(pdf: Path, expected_pages: int) -> None:
         )
 
 
-def publish(src: Path, dst: Path) -> None:
-    """Copy ``src`` to ``dst`` so that ``dst`` is never seen half-written."""
+def publish(src: Path, dst: Path, staging: Path | None = None) -> None:
+    """Copy ``src`` to ``dst`` so that ``dst`` is never seen half-written.
+
+    The copy is made in ``staging`` (a run's own folder on the destination's filesystem,
+    swept if the run is killed) or, without one, as a hidden file beside ``dst``.
+    """
     dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=_PART_SUFFIX, dir=dst.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{dst.name}.", suffix=_PART_SUFFIX, dir=staging or dst.parent
+    )
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
@@ -59,15 +66,21 @@ def publish(src: Path, dst: Path) -> None:
             os.fsync(out.fileno())
         # mkstemp creates 0600; outputs get the permissions any new file would.
         tmp.chmod(0o666 & ~_UMASK)
-        os.replace(tmp, dst)
-    except BaseException:
+        try:
+            os.replace(tmp, dst)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV or staging is None:
+                raise
+            publish(tmp, dst)  # dst's folder is another mount: stage beside it instead
+    finally:
         tmp.unlink(missing_ok=True)
-        raise
 
 
-def publish_pair(pdf_src: Path, txt_src: Path, pdf_dst: Path, txt_dst: Path) -> None:
-    publish(txt_src, txt_dst)
-    publish(pdf_src, pdf_dst)
+def publish_pair(
+    pdf_src: Path, txt_src: Path, pdf_dst: Path, txt_dst: Path, staging: Path | None = None
+) -> None:
+    publish(txt_src, txt_dst, staging)
+    publish(pdf_src, pdf_dst, staging)
 
 
 def is_up_to_date(source: Path, pdf: Path, txt: Path) -> bool:

@@ -1,8 +1,13 @@
-"""The run's scratch folder in the system temp folder, and the sweep of abandoned ones.
+"""A run's private folders, and the sweep of those that runs killed with -9 left behind.
 
-Workers keep all their temporary files (OCRmyPDF's included) under it, and the
-coordinator removes it on every exit it lives through. A coordinator killed with -9 cannot;
-the next run removes such folders, recognising them by the dead pid in ``owner.pid``.
+- Scratch, in the system temp folder: workers keep all their temporary files (OCRmyPDF's
+  included) under it.
+- Staging, in ``OUTDIR/.scan2pdf/staging``: outputs are copied there before the atomic
+  rename to their final path (the same filesystem, so the rename is atomic).
+
+The coordinator removes its folders on every exit it lives through. A coordinator killed
+with -9 cannot; the next run removes such folders, knowing them by the dead pid in
+``owner.pid``.
 """
 
 from __future__ import annotations
@@ -16,15 +21,18 @@ _PREFIX = "scan2pdf-"
 _OWNER = "owner.pid"
 
 
-def new_scratch() -> Path:
-    sweep_abandoned()
-    root = Path(tempfile.mkdtemp(prefix=_PREFIX))
+def new_scratch(under: Path | None = None) -> Path:
+    """A fresh folder owned by this process, in ``under`` (default: the system temp folder)."""
+    parent = under or Path(tempfile.gettempdir())
+    parent.mkdir(parents=True, exist_ok=True)
+    sweep_abandoned(parent)
+    root = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=parent))
     (root / _OWNER).write_text(str(os.getpid()))
     return root
 
 
-def sweep_abandoned() -> None:
-    for folder in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*"):
+def sweep_abandoned(parent: Path) -> None:
+    for folder in parent.glob(f"{_PREFIX}*"):
         try:
             pid = int((folder / _OWNER).read_text())
         except (OSError, ValueError):

@@ -76,7 +76,7 @@ def test_interrupted_run_leaves_only_whole_outputs(tmp_path: Path, how: signal.S
     if how == signal.SIGINT:
         assert code == 130
         assert (tmp_path / "stderr").read_text().splitlines()[-1].startswith("Interrupted: ")
-        assert list(tmp.iterdir()) == []  # scratch removed
+        assert list(tmp.glob("scan2pdf-*")) == []  # our scratch removed (pymp-* is CPython's)
         wait_for(lambda: not processes_with_env(str(tmp)), 10, "workers to be gone")
     else:
         # Orphaned workers finish at most their current file, and never write to OUTDIR.
@@ -97,3 +97,6 @@ def test_interrupted_run_leaves_only_whole_outputs(tmp_path: Path, how: signal.S
     # A kill -9 run's scratch is swept by the next run. (multiprocessing's own pymp-*
     # socket folder of the killed run stays; it is tiny and not ours to remove.)
     assert list(tmp.glob("scan2pdf-*")) == []
+    # Outputs are staged in OUTDIR/.scan2pdf/staging/<run>: a killed run's folder is swept
+    # by the next one, which removes its own when it ends.
+    assert list((out / ".scan2pdf" / "staging").iterdir()) == []
