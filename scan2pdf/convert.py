@@ -201,10 +201,11 @@ class _Batch:
             if job.kind == "unsupported":
                 self._emit(FileResult(job.source, "skipped", "unsupported", UNSUPPORTED_MESSAGE))
                 continue
+            if job.kind == "unreadable":
+                self._emit(failed(job, UnreadableInputError("The file cannot be read.")))
+                continue
             try:
                 seen = Seen.of(job.source)
-                if job.kind == "unreadable":
-                    raise OSError(errno.EACCES, "cannot be read")
                 if not self.options.force and self._done(job, seen, journal):
                     continue
                 content = content_hash(job.source)
@@ -231,11 +232,7 @@ class _Batch:
                 and usable(entry.sidecar)
             )
         if done:
-            self._emit(
-                FileResult(
-                    job.source, "skipped", "up_to_date", UP_TO_DATE_MESSAGE, job.pdf, job.txt
-                )
-            )
+            self._emit(_up_to_date(job))
         return done
 
     def _reused(self, job: Job, seen: Seen, content: str, journal: Journal) -> bool:
@@ -247,11 +244,7 @@ class _Batch:
         old_pdf, old_txt = Path(twin.output), Path(twin.sidecar)
         if twin.source == str(job.source) and old_pdf == job.pdf:
             journal.seen_again(job.source, seen)  # touched, not changed
-            self._emit(
-                FileResult(
-                    job.source, "skipped", "up_to_date", UP_TO_DATE_MESSAGE, job.pdf, job.txt
-                )
-            )
+            self._emit(_up_to_date(job))
             return True
         moved = not Path(twin.source).exists()
         try:
@@ -340,6 +333,10 @@ class _Batch:
             except ValueError:
                 pass
         return Path()
+
+
+def _up_to_date(job: Job) -> FileResult:
+    return FileResult(job.source, "skipped", "up_to_date", UP_TO_DATE_MESSAGE, job.pdf, job.txt)
 
 
 def _chain(first: Job | None, rest: Iterator[Job | None]) -> Iterator[Job | None]:

@@ -19,7 +19,6 @@ No input's output ever overwrites another's, and the same tree always gives the 
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -28,6 +27,7 @@ from typing import Literal
 from PIL import Image, UnidentifiedImageError
 
 from scan2pdf.errors import UsageError
+from scan2pdf.pillowguard import header_only
 from scan2pdf.workload import Work, estimate
 
 Kind = Literal["pdf", "image", "unsupported", "unreadable"]
@@ -69,14 +69,10 @@ def sniff(path: Path) -> Kind:
     if not head:
         return "unsupported"
     try:
-        with warnings.catch_warnings():
-            # Opening only parses the header; a huge image is still an image (preflight
-            # decides what to do with it), so the bomb warning is noise here.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path):
-                return "image"
-    except Image.DecompressionBombError:
-        return "image"
+        # Only the header is parsed; a huge image is still an image (preflight decides
+        # what to do with it).
+        with header_only(), Image.open(path):
+            return "image"
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return "unsupported"
 

@@ -8,6 +8,7 @@ which tools, so that someone can fix the file and drop it back, or report a bug.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from contextlib import suppress
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from scan2pdf.output import publish
+from scan2pdf.output import NEW_FILE_MODE, publish
 from scan2pdf.report import FileResult
 from scan2pdf.tools import program_version
 
@@ -48,12 +49,13 @@ def keep_failed_input(
         "failed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "tools": tool_versions(),
     }
+    # Written beside its final name, then renamed: readers see a whole file or none.
     with tempfile.NamedTemporaryFile(
-        "w", dir=folder, suffix=".json", delete=False, encoding="utf-8"
+        "w", dir=folder, prefix=".", suffix=".json", delete=False, encoding="utf-8"
     ) as tmp:
         json.dump(error, tmp, indent=2, ensure_ascii=False)
-    publish(Path(tmp.name), folder / f"{target.name}.error.json")
-    Path(tmp.name).unlink(missing_ok=True)
+    os.chmod(tmp.name, NEW_FILE_MODE)
+    os.replace(tmp.name, folder / f"{target.name}.error.json")
     return target
 
 

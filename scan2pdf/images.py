@@ -17,9 +17,7 @@ light-on-transparent image depends on what the renderer composites it onto.
 from __future__ import annotations
 
 import io
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -28,6 +26,7 @@ import img2pdf
 from PIL import Image, ImageCms, ImageOps, ImageSequence, ImageStat
 
 from scan2pdf.errors import CorruptInputError, TooLargeError, first_line
+from scan2pdf.pillowguard import header_only
 
 # A DPI at or below this is what software writes when it does not know (72 or 96), not
 # what a scanner measured; trusting it would make Tesseract see tiny text.
@@ -97,38 +96,22 @@ def choose_dpi(
 def image_to_pdf(source: Path, target: Path, fallback_dpi: int, max_mpixels: float) -> ImagePdf:
     """Write ``source`` (any image Pillow reads, all its frames) as a PDF at ``target``."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with _header_only(), Image.open(source) as image:
-                pages = getattr(image, "n_frames", 1)
-                _check_budget(image, max_mpixels)
-                notes: list[str] = []
-                if all(_embeddable(frame) for frame in ImageSequence.Iterator(image)):
-                    dpis = [
-                        _frame_dpi(f, fallback_dpi, notes) for f in ImageSequence.Iterator(image)
-                    ]
-                    data = bytes(img2pdf.convert(str(source), layout_fun=_in_order(dpis)))
-                else:
-                    data = _frames_to_pdf(image, fallback_dpi, notes)
+        # Pillow's guard is off: _check_budget refuses from the header, more clearly.
+        with header_only(), Image.open(source) as image:
+            pages = getattr(image, "n_frames", 1)
+            _check_budget(image, max_mpixels)
+            notes: list[str] = []
+            if all(_embeddable(frame) for frame in ImageSequence.Iterator(image)):
+                dpis = [_frame_dpi(f, fallback_dpi, notes) for f in ImageSequence.Iterator(image)]
+                data = bytes(img2pdf.convert(str(source), layout_fun=_in_order(dpis)))
+            else:
+                data = _frames_to_pdf(image, fallback_dpi, notes)
     except Image.DecompressionBombError as exc:
         raise TooLargeError(f"The image is larger than the pixel budget ({exc}).") from exc
     except (OSError, SyntaxError, ValueError, img2pdf.ImageOpenError) as exc:
         raise CorruptInputError(f"The image cannot be decoded ({first_line(exc)}).") from exc
     target.write_bytes(data)
     return ImagePdf(pages, _dedupe(notes))
-
-
-@contextmanager
-def _header_only() -> Iterator[None]:
-    """Open without Pillow's own bomb guard: ``_check_budget`` refuses oversized images
-    from the header with a clearer message, before anything is decoded. Pillow checks only
-    at open, and later opens (img2pdf's) run with the guard back in place."""
-    saved = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None
-    try:
-        yield
-    finally:
-        Image.MAX_IMAGE_PIXELS = saved
 
 
 def _check_budget(image: Image.Image, max_mpixels: float) -> None:

@@ -29,6 +29,8 @@ def _current_umask() -> int:
 
 # Read once: os.umask can only be read by setting it, which is not thread safe.
 _UMASK = _current_umask()
+# mkstemp creates 0600; outputs get the permissions any new file would.
+NEW_FILE_MODE = 0o666 & ~_UMASK
 
 
 def verify_pdf(pdf: Path, expected_pages: int) -> None:
@@ -64,8 +66,7 @@ def publish(src: Path, dst: Path, staging: Path | None = None) -> None:
             shutil.copyfileobj(inp, out, 1 << 20)
             out.flush()
             os.fsync(out.fileno())
-        # mkstemp creates 0600; outputs get the permissions any new file would.
-        tmp.chmod(0o666 & ~_UMASK)
+        tmp.chmod(NEW_FILE_MODE)
         try:
             os.replace(tmp, dst)
         except OSError as exc:

@@ -37,7 +37,7 @@ from scan2pdf.discover import Job
 from scan2pdf.errors import FileTimeoutError, WorkerCrashedError
 from scan2pdf.options import Options
 from scan2pdf.report import Outcome, failed
-from scan2pdf.workerproc import init_worker, run_job
+from scan2pdf.workerproc import init_worker, pid_file, run_job
 
 # The function a worker runs per job, as "module:function" so the coordinator never
 # imports it (and OCRmyPDF); a seam for tests (a fake engine) and for Dask.
@@ -138,13 +138,14 @@ class Scheduler:
                     continue
                 if not any(_broke(f) for f in done):
                     for future in done:
-                        running.pop(future)
+                        self._pid_file(running.pop(future).job).unlink(missing_ok=True)
                         yield future.result()
                     continue
                 # A worker died: a broken pool fails every future it holds. Sort them
                 # out, then start a fresh pool for what remains.
                 for future in list(running):
                     flight = running.pop(future)
+                    self._pid_file(flight.job).unlink(missing_ok=True)
                     if not _broke(future):
                         yield future.result()
                     elif flight.job.index in timed_out:
@@ -165,6 +166,10 @@ class Scheduler:
             else:
                 _kill_workers(pool)
 
+    def _pid_file(self, job: Job) -> Path:
+        # Removed when the job is over: a hot folder runs for weeks, one job per document.
+        return pid_file(self.scratch_root, job)
+
     def _stop_overdue(
         self, running: dict[Future[Outcome], _InFlight], timeout: float, timed_out: set[int]
     ) -> None:
@@ -172,9 +177,8 @@ class Scheduler:
         for flight in running.values():
             if now - flight.started < timeout or flight.job.index in timed_out:
                 continue
-            pid_file = self.scratch_root / f"job-{flight.job.index}.pid"
             try:
-                pid = int(pid_file.read_text())
+                pid = int(self._pid_file(flight.job).read_text())
             except (OSError, ValueError):
                 continue  # its worker has not started it yet: try again on the next round
             timed_out.add(flight.job.index)

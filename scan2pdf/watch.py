@@ -321,6 +321,8 @@ class Watcher:
         self._events: queue.SimpleQueue[Path] = queue.SimpleQueue()
         self._claims: Claims | None = None
         self._index = 0
+        # The last parse answer for each pending file, with the (size, mtime) it was for.
+        self._parsed: dict[Path, tuple[tuple[int, int], bool]] = {}
         # Seconds between scans: --poll, or automatic where events are not delivered.
         self._poll = settings.poll
         if self._poll is None and filesystem_type(settings.inbox) in _NETWORK_FILESYSTEMS:
@@ -436,11 +438,13 @@ class Watcher:
             st = path.stat()
         except OSError:
             settler.forget(path)  # gone (another watcher took it, or the user did)
+            self._parsed.pop(path, None)
             return None
         still_for = settler.observe(path, st.st_size, st.st_mtime_ns)
-        if not settler.ready(path, still_for, lambda: parses(path)):
+        if not settler.ready(path, still_for, lambda: self._parses(path, st)):
             return None
         settler.forget(path)
+        self._parsed.pop(path, None)
         claimed = claims.claim(path)
         if claimed is None:
             return None
@@ -450,6 +454,15 @@ class Watcher:
         self._index += 1
         work = estimate(claimed, kind) if kind in ("pdf", "image") else Work()
         return Job(claimed, kind, pdf, pdf.with_suffix(".txt"), self._index, work)
+
+    def _parses(self, path: Path, st: os.stat_result) -> bool:
+        """``parses(path)``, asked again only when the file has changed: a still file that
+        does not parse (damaged) would otherwise be reopened every tick until --give-up."""
+        key = (st.st_size, st.st_mtime_ns)
+        known = self._parsed.get(path)
+        if known is None or known[0] != key:
+            known = self._parsed[path] = (key, parses(path))
+        return known[1]
 
     def _dropped_at(self, claimed: Path) -> Path:
         assert self._claims is not None

@@ -65,10 +65,15 @@ def init_worker(scratch_root: str, coordinator: int) -> None:
     root.setLevel(logging.WARNING)
 
 
+def pid_file(scratch_root: Path, job: Job) -> Path:
+    """Where the worker running ``job`` writes its pid, so a timeout can stop just it."""
+    return scratch_root / f"job-{job.index}.pid"
+
+
 def run_job(work: str, scratch_root: str, job: Job, options: Options, slots: int) -> Outcome:
     """In the worker: say which process runs this job (so a timeout can stop just it),
     then run ``work`` (``"module:function"``)."""
-    Path(scratch_root, f"job-{job.index}.pid").write_text(str(os.getpid()))
+    pid_file(Path(scratch_root), job).write_text(str(os.getpid()))
     module, _, name = work.partition(":")
     function = cast(WorkFn, getattr(importlib.import_module(module), name))
     return function(job, options, slots)

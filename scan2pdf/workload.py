@@ -7,11 +7,12 @@ orders the queue; a wrong guess costs a little idle time in the tail, nothing mo
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageSequence
+
+from scan2pdf.pillowguard import header_only
 
 # A page with no images (vector art, or text) is rasterised at roughly this size.
 _DEFAULT_PAGE_MPIXELS = 8.4  # Letter at 300 dpi
@@ -31,14 +32,8 @@ def estimate(path: Path, kind: str) -> Work:
 
 
 def _image(path: Path) -> Work:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
-        try:
-            with Image.open(path) as image:
-                sizes = [f.width * f.height for f in ImageSequence.Iterator(image)]
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
+    with header_only(), Image.open(path) as image:
+        sizes = [f.width * f.height for f in ImageSequence.Iterator(image)]
     return Work(len(sizes), sum(sizes) / 1e6)
 
 
