@@ -15,6 +15,7 @@ import ocrmypdf
 from ocrmypdf import exceptions as ox
 from PIL import Image
 
+from scan2pdf import rasterize
 from scan2pdf.errors import (
     CorruptInputError,
     EncryptedInputError,
@@ -52,6 +53,7 @@ def run_ocr(source_pdf: Path, output_pdf: Path, sidecar: Path, options: Options,
             optimize=options.optimize,
             max_image_mpixels=options.max_image_mpixels,
             invalidate_digital_signatures=options.invalidate_signatures,
+            plugins=[rasterize.__name__],
             **extra,
         )
     except Image.DecompressionBombError as exc:

@@ -1,0 +1,133 @@
+"""An OCRmyPDF plugin: the OCR image of a scanned page is its scan, not a re-rendering of it.
+
+OCRmyPDF 17.x (checked against 17.13.0, ``_pipeline.rasterize``) renders every page it OCRs
+with PDFium at the page's image resolution and writes that bitmap as a PNG for Tesseract.
+For a page that is nothing but one scan placed over the whole page - every page scan2pdf
+makes from an image, and most scanned PDFs - that rendering reproduces the scan pixel for
+pixel, at the price of compositing it and compressing a full-page PNG at zlib level 6.
+Measured on the benchmark's mixed batch (2026-11-21) that was the largest piece of work
+outside Tesseract: about 0.13 s of CPU per page.
+
+For such pages this hook decodes the scan straight from the PDF and writes it with fast
+zlib settings (Tesseract reads it once, seconds later, and it is deleted with OCRmyPDF's
+temporary folder). Anything else - more than one image, vector content, annotations,
+masks, decode arrays, indexed or CMYK or ICC colour, rotation, a resolution that would
+need resampling - returns None, and OCRmyPDF's own rasteriser runs as before.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+from ocrmypdf import hookimpl
+from PIL import Image
+
+# OCRmyPDF's raster device for the page -> the Pillow mode of a scan it may take as is.
+_DEVICE_MODES = {"pngmonod": "1", "pngmono": "1", "pnggray": "L", "png16m": "RGB"}
+_COLOURSPACES = {"/DeviceGray", "/DeviceRGB"}
+_FILTERS: tuple[list[str], ...] = ([], ["/FlateDecode"], ["/DCTDecode"], ["/CCITTFaxDecode"])
+# Points of slack when comparing the image's placement with the page's MediaBox.
+_PLACEMENT_SLACK = 0.01
+# Pixels of slack between the scan's size and the raster OCRmyPDF expects (the same
+# tolerance its PDFium rasteriser applies to rounding).
+_SIZE_SLACK = 2
+# Fast zlib: the file is read once, by Tesseract, from the same temporary folder.
+PNG_COMPRESS_LEVEL = 1
+
+
+@hookimpl(tryfirst=True)
+def rasterize_pdf_page(
+    input_file: Path,
+    output_file: Path,
+    raster_device: str,
+    raster_dpi: Any,
+    pageno: int,
+    page_dpi: Any,
+    rotation: int | None,
+    filter_vector: bool,
+    stop_on_soft_error: bool,
+    options: Any,
+    use_cropbox: bool,
+) -> Path | None:
+    """Write the page's scan as the OCR image when that is what rendering would produce."""
+    if rotation or filter_vector or use_cropbox:
+        return None
+    mode = _DEVICE_MODES.get(str(getattr(raster_device, "value", raster_device)).lower())
+    if mode is None:
+        return None
+    with pikepdf.open(input_file) as pdf:
+        image = sole_page_scan(pdf.pages[pageno - 1])
+        if image is None or image.mode != mode:
+            return None
+        box = [float(v) for v in pdf.pages[pageno - 1].mediabox]
+    width = round((box[2] - box[0]) * float(raster_dpi.x) / 72)
+    height = round((box[3] - box[1]) * float(raster_dpi.y) / 72)
+    if abs(image.width - width) > _SIZE_SLACK or abs(image.height - height) > _SIZE_SLACK:
+        return None  # the page would be resampled: leave that to OCRmyPDF's rasteriser
+    if image.size != (width, height):
+        image = _fit(image, width, height)
+    dpi = page_dpi or raster_dpi
+    image.save(
+        output_file,
+        format="PNG",
+        dpi=(float(dpi.x), float(dpi.y)),
+        compress_level=PNG_COMPRESS_LEVEL,
+    )
+    return output_file
+
+
+def sole_page_scan(page: pikepdf.Page) -> Image.Image | None:
+    """The decoded image, when the page draws exactly one plain image over its MediaBox."""
+    if page.obj.get("/Rotate", 0) or page.obj.get("/UserUnit", 1) != 1:
+        return None
+    if page.obj.get("/Annots"):
+        return None
+    resources = page.obj.get("/Resources", pikepdf.Dictionary())
+    xobjects = resources.get("/XObject", pikepdf.Dictionary())
+    if len(xobjects.keys()) != 1:
+        return None
+    name = next(iter(xobjects.keys()))
+    xobject = xobjects[name]
+    if not isinstance(xobject, pikepdf.Stream) or xobject.get("/Subtype") != "/Image":
+        return None
+    if not _fills(page, name):
+        return None
+    if any(key in xobject for key in ("/SMask", "/Mask", "/Decode", "/ImageMask")):
+        return None
+    image = pikepdf.PdfImage(xobject)
+    if str(image.colorspace) not in _COLOURSPACES or image.bits_per_component not in (1, 8):
+        return None
+    if list(image.filters) not in _FILTERS:  # pikepdf honours CCITT's BlackIs1 itself
+        return None
+    try:
+        return image.as_pil_image()
+    except (pikepdf.PdfError, NotImplementedError, OSError, ValueError):
+        return None  # whatever pikepdf cannot hand over, PDFium still can render
+
+
+def _fills(page: pikepdf.Page, name: str) -> bool:
+    """True when the content is exactly ``q W 0 0 H X Y cm /name Do Q`` over the MediaBox."""
+    try:
+        instructions = pikepdf.parse_content_stream(page)
+    except pikepdf.PdfError:
+        return False
+    ops = [str(instruction.operator) for instruction in instructions]
+    if ops != ["q", "cm", "Do", "Q"] and ops != ["cm", "Do"]:
+        return False
+    matrix = [float(v) for v in instructions[ops.index("cm")].operands]
+    if len(matrix) != 6:
+        return False
+    drawn = instructions[ops.index("Do")].operands[0]
+    x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+    expected = [x1 - x0, 0.0, 0.0, y1 - y0, x0, y0]
+    close = all(abs(a - b) <= _PLACEMENT_SLACK for a, b in zip(matrix, expected, strict=True))
+    return close and str(drawn) == name
+
+
+def _fit(image: Image.Image, width: int, height: int) -> Image.Image:
+    """Crop or pad with white to the exact size (a pixel or two of rounding, never scaled)."""
+    canvas = Image.new(image.mode, (width, height), 1 if image.mode == "1" else "white")
+    canvas.paste(image, (0, 0))
+    return canvas
