@@ -21,7 +21,7 @@ from scan2pdf import __version__
 from scan2pdf.convert import convert, retry
 from scan2pdf.errors import ExitCode, Scan2PdfError, UsageError
 from scan2pdf.journal import Journal, default_path
-from scan2pdf.options import EXISTING_TEXT_MODES, OUTPUT_TYPES, Options
+from scan2pdf.options import EXISTING_TEXT_MODES, OUTPUT_TYPES, PDF_RENDERERS, Options
 from scan2pdf.progress import Display
 from scan2pdf.report import FileResult, Report
 from scan2pdf.tools import PROGRAMS, installed_languages, program_version
@@ -120,6 +120,14 @@ def conversion_options(func: F) -> F:
                 default=1,
                 show_default=True,
                 help="OCRmyPDF's output optimisation level (2 and 3 need pngquant).",
+            ),
+            click.option(
+                "--pdf-renderer",
+                type=click.Choice(PDF_RENDERERS),
+                default="auto",
+                show_default=True,
+                help="How the text layer is drawn: sandwich (Tesseract's own, fastest) or "
+                "fpdf2 (OCRmyPDF's); auto uses fpdf2 only for right-to-left languages.",
             ),
             click.option(
                 "--max-image-mpixels",

@@ -37,3 +37,22 @@ def test_api_raises_before_any_work(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="--jobs must be at least 1"):
         Options(jobs=0)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("languages", "asked", "used"),
+    [
+        (("eng",), "auto", "sandwich"),
+        (("eng", "chi_sim"), "auto", "sandwich"),
+        (("eng", "ara"), "auto", "fpdf2"),  # right to left: OCRmyPDF's renderer handles it
+        (("heb",), "sandwich", "sandwich"),  # asked for explicitly: as asked
+        (("eng",), "fpdf2", "fpdf2"),
+    ],
+)
+def test_text_layer_renderer(languages: tuple[str, ...], asked: str, used: str) -> None:
+    assert Options(languages=languages, pdf_renderer=asked).renderer == used
+
+
+def test_renderer_is_part_of_the_options_fingerprint() -> None:
+    """Outputs drawn by another renderer are not 'up to date' for this one."""
+    assert Options().fingerprint() != Options(pdf_renderer="fpdf2").fingerprint()

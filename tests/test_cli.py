@@ -97,6 +97,10 @@ def test_output_folder_may_not_be_the_input_folder(runner: CliRunner, tmp_path: 
         ),
         (["-l", "eng;rm"], "Error: 'eng;rm' is not a Tesseract language code."),
         (
+            ["--pdf-renderer", "hocr"],
+            "Invalid value for '--pdf-renderer': 'hocr' is not one of",
+        ),
+        (
             ["--image-dpi", "5"],
             "Invalid value for '--image-dpi': 5 is not in the range 10<=x<=4800.",
         ),

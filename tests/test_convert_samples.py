@@ -136,7 +136,8 @@ def test_inputs_are_never_modified(samples_run: SamplesRun, tmp_path: Path) -> N
 
 
 def test_ocrmypdf_options_are_passed_through(tmp_path: Path) -> None:
-    """--rotate-pages turns an upside-down page upright; --output-type pdf is not PDF/A."""
+    """--rotate-pages turns an upside-down page upright; --output-type pdf is not PDF/A;
+    the text layer is Tesseract's own unless --pdf-renderer asks for OCRmyPDF's fpdf2."""
     with Image.open(SAMPLES / "letters" / "english-letter.tif") as page:
         page.rotate(180).save(tmp_path / "upside-down.png", dpi=(200, 200))
     plain = run_scan2pdf("convert", tmp_path / "upside-down.png", "-o", tmp_path / "plain", "-q")
@@ -153,6 +154,8 @@ def test_ocrmypdf_options_are_passed_through(tmp_path: Path) -> None:
         "2",
         "--output-type",
         "pdf",
+        "--pdf-renderer",
+        "fpdf2",
     )
     assert plain.returncode == fixed.returncode == 0, fixed.stderr
     title = squash("Harbour Office Archive")
@@ -160,6 +163,14 @@ def test_ocrmypdf_options_are_passed_through(tmp_path: Path) -> None:
     assert title in squash((tmp_path / "fixed" / "upside-down.txt").read_text())
     assert pdfa_part(tmp_path / "plain" / "upside-down.pdf") == "2"  # auto achieved PDF/A-2b
     assert pdfa_part(tmp_path / "fixed" / "upside-down.pdf") is None
+    assert "Tesseract OCR + PDF" in creator(tmp_path / "plain" / "upside-down.pdf")
+    assert "OCRmyPDF fpdf2" in creator(tmp_path / "fixed" / "upside-down.pdf")
+
+
+def creator(path: Path) -> str:
+    """The program that drew the text layer, as OCRmyPDF records it (XMP CreatorTool)."""
+    with pikepdf.open(path) as pdf:
+        return str(pdf.open_metadata().get("xmp:CreatorTool"))
 
 
 def pdfa_part(path: Path) -> str | None:
