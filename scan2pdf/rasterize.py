@@ -8,11 +8,17 @@ pixel, at the price of compositing it and compressing a full-page PNG at zlib le
 Measured on the benchmark's mixed batch (2026-11-21) that was the largest piece of work
 outside Tesseract: about 0.13 s of CPU per page.
 
-For such pages this hook decodes the scan straight from the PDF and writes it with fast
-zlib settings (Tesseract reads it once, seconds later, and it is deleted with OCRmyPDF's
-temporary folder). Anything else - more than one image, vector content, annotations,
-masks, decode arrays, indexed or CMYK or ICC colour, rotation, a resolution that would
-need resampling - returns None, and OCRmyPDF's own rasteriser runs as before.
+For such pages this hook decodes the scan straight from the PDF and writes it as an
+uncompressed TIFF. OCRmyPDF names the file ``rasterize.png``, but nothing downstream goes by
+the name: Pillow (OCRmyPDF's ``create_ocr_image``) and Leptonica (Tesseract) both identify
+an image by its first bytes. The file is read once, by Tesseract, moments later, and is
+deleted with OCRmyPDF's temporary folder, so compressing it is wasted work: even at zlib
+level 1 Pillow's PNG encoder spends 20-50 ms per page choosing row filters, against 2 ms
+for raw TIFF (measured 2026-11-21).
+
+Anything else - more than one image, vector content, annotations, masks, decode arrays,
+indexed or CMYK or ICC colour, rotation, a resolution that would need resampling - returns
+None, and OCRmyPDF's own rasteriser runs as before.
 """
 
 from __future__ import annotations
@@ -28,13 +34,17 @@ from PIL import Image
 _DEVICE_MODES = {"pngmonod": "1", "pngmono": "1", "pnggray": "L", "png16m": "RGB"}
 _COLOURSPACES = {"/DeviceGray", "/DeviceRGB"}
 _FILTERS: tuple[list[str], ...] = ([], ["/FlateDecode"], ["/DCTDecode"], ["/CCITTFaxDecode"])
+# Operators that set graphics state without painting or moving anything; PDF writers
+# often open a page with a few (fpdf2 and ReportLab write "J" and "w").
+_HARMLESS = frozenset(
+    {"J", "j", "w", "M", "d", "ri", "i", "g", "G", "rg", "RG", "k", "K"}
+    | {"cs", "CS", "sc", "SC", "scn", "SCN"}
+)
 # Points of slack when comparing the image's placement with the page's MediaBox.
 _PLACEMENT_SLACK = 0.01
 # Pixels of slack between the scan's size and the raster OCRmyPDF expects (the same
 # tolerance its PDFium rasteriser applies to rounding).
 _SIZE_SLACK = 2
-# Fast zlib: the file is read once, by Tesseract, from the same temporary folder.
-PNG_COMPRESS_LEVEL = 1
 
 
 @hookimpl(tryfirst=True)
@@ -69,12 +79,8 @@ def rasterize_pdf_page(
     if image.size != (width, height):
         image = _fit(image, width, height)
     dpi = page_dpi or raster_dpi
-    image.save(
-        output_file,
-        format="PNG",
-        dpi=(float(dpi.x), float(dpi.y)),
-        compress_level=PNG_COMPRESS_LEVEL,
-    )
+    # Uncompressed, with the resolution Tesseract and OCRmyPDF read back (module docstring).
+    image.save(output_file, format="TIFF", dpi=(float(dpi.x), float(dpi.y)))
     return output_file
 
 
@@ -108,11 +114,13 @@ def sole_page_scan(page: pikepdf.Page) -> Image.Image | None:
 
 
 def _fills(page: pikepdf.Page, name: str) -> bool:
-    """True when the content is exactly ``q W 0 0 H X Y cm /name Do Q`` over the MediaBox."""
+    """True when the content is ``q W 0 0 H X Y cm /name Do Q`` over the MediaBox (plus any
+    state operators that paint nothing)."""
     try:
-        instructions = pikepdf.parse_content_stream(page)
+        parsed = pikepdf.parse_content_stream(page)
     except pikepdf.PdfError:
         return False
+    instructions = [i for i in parsed if str(i.operator) not in _HARMLESS]
     ops = [str(instruction.operator) for instruction in instructions]
     if ops != ["q", "cm", "Do", "Q"] and ops != ["cm", "Do"]:
         return False

@@ -89,7 +89,7 @@ def test_a_page_that_is_one_scan_is_ocred_from_the_scan_itself(
 
     with Image.open(out) as image:
         assert image.mode == mode
-        assert image.format == "PNG"
+        assert image.format == "TIFF"  # uncompressed, whatever OCRmyPDF named it
         assert round(image.info["dpi"][0]) == round(page_dpi(pdf, pageno)[0].x)
         ours = image.convert("L")
     reference = rendered(pdf, pageno, ours.size).crop((0, 0, *ours.size))
@@ -128,6 +128,8 @@ def with_page(source: Path, target: Path, change: str) -> Path:
         elif change == "two images":
             page.obj.Resources.XObject.Im9 = image
             page.contents_add(pdf.make_stream(b"q 10 0 0 10 0 0 cm /Im9 Do Q"))
+        elif change == "line style set first":  # what fpdf2 and ReportLab write
+            page.obj.Contents = pdf.make_stream(b"0 J 0.57 w 0 G " + page.obj.Contents.read_bytes())
         elif change == "annotated":
             square = Dictionary(Type=Name.Annot, Subtype=Name.Square, Rect=[0, 0, 50, 50])
             page.obj.Annots = pdf.make_indirect([square])
@@ -153,6 +155,14 @@ def test_any_other_page_is_left_to_ocrmypdf(tmp_path: Path, change: str) -> None
 
     assert hook(pdf, out, like=source) is None
     assert not out.exists()
+
+
+def test_state_operators_that_paint_nothing_do_not_matter(tmp_path: Path) -> None:
+    source = prepared(SAMPLES / "reports" / "scanned-report.pdf", tmp_path / "prep")
+    pdf = with_page(source, tmp_path / "changed.pdf", "line style set first")
+    out = tmp_path / "rasterize.png"
+
+    assert hook(pdf, out, like=source) == out
 
 
 @pytest.mark.parametrize(
