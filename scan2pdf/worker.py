@@ -31,20 +31,27 @@ from scan2pdf.report import FileResult, Outcome, failed
 from scan2pdf.sidecar import build_sidecar
 from scan2pdf.workerproc import COLLECT
 
-# Imported by OCRmyPDF 17.x on its first ocr() call; loading them here, in the forkserver,
-# shares them with every worker. A name missing from another version is simply skipped.
+# Imported by OCRmyPDF 17.x on its first ocr() call with scan2pdf's default options (the
+# sandwich renderer, output type auto); loading them here, in the forkserver, shares them
+# with every worker. Listed from what that first call imports (2026-11-21, 17.13.0). fpdf2
+# and its fontTools subsetter are left out: they cost 0.25 s of every run's start-up and
+# only --pdf-renderer fpdf2 uses them (each worker then imports them on its first file).
+# A name missing from another version is simply skipped.
 _LAZY_IN_OCRMYPDF = (
     "ocrmypdf._pipelines.ocr",
+    "ocrmypdf._validation_coordinator",
     "ocrmypdf.builtin_plugins.tesseract_ocr",
     "ocrmypdf.builtin_plugins.ghostscript",
     "ocrmypdf.builtin_plugins.optimize",
     "ocrmypdf.builtin_plugins.pypdfium",
     "ocrmypdf.builtin_plugins.concurrency",
-    "ocrmypdf.fpdf_renderer.renderer",
-    "ocrmypdf.font.multi_font_manager",
     "ocrmypdf.optimize",
-    "fontTools.subset",
+    "pikepdf.pdfa",  # speculative PDF/A: jsonschema, attrs, fontTools.ttLib
+    "fontTools.ttLib",
+    "fontTools.agl",
     "pypdfium2",
+    "PIL.JpegImagePlugin",
+    "PIL.PngImagePlugin",
 )
 for _name in _LAZY_IN_OCRMYPDF:
     with suppress(ImportError):
