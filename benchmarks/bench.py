@@ -252,6 +252,10 @@ def scan_dpi(page: pikepdf.Page) -> int:
 # ---- the tools ---------------------------------------------------------------------------
 
 OCRMYPDF_OPTIONS = ["--skip-text", "--image-dpi", "300", "-l", LANG]
+# scan2pdf draws the text layer with Tesseract's own renderer ("sandwich") by default;
+# OCRmyPDF 17 defaults to fpdf2. The *-sandwich peers ask OCRmyPDF for the same renderer,
+# so that the comparison holds with equal output as well as with each tool's defaults.
+SANDWICH = ["--pdf-renderer", "sandwich"]
 
 
 def run_scan2pdf(load: Workload, out: Path, cores: int) -> Sample:
@@ -271,7 +275,7 @@ def run_scan2pdf(load: Workload, out: Path, cores: int) -> Sample:
     )
 
 
-def run_loop(load: Workload, out: Path, cores: int) -> Sample:
+def run_loop(load: Workload, out: Path, cores: int, extra: tuple[str, ...] = ()) -> Sample:
     out.mkdir()
     script = "; ".join(
         shlex.join(
@@ -279,6 +283,7 @@ def run_loop(load: Workload, out: Path, cores: int) -> Sample:
                 str(BIN / "ocrmypdf"),
                 "-q",
                 *OCRMYPDF_OPTIONS,
+                *extra,
                 "--sidecar",
                 str(out / f"{i}.txt"),
                 str(f),
@@ -290,12 +295,12 @@ def run_loop(load: Workload, out: Path, cores: int) -> Sample:
     return timed(["sh", "-c", script])
 
 
-def run_parallel(load: Workload, out: Path, cores: int) -> Sample:
+def run_parallel(load: Workload, out: Path, cores: int, extra: tuple[str, ...] = ()) -> Sample:
     out.mkdir()
     listing = out / "inputs.txt"
     listing.write_text("".join(f"{f}\n" for f in load.files))
     command = (
-        f"{BIN / 'ocrmypdf'} -q -j 1 {' '.join(OCRMYPDF_OPTIONS)} "
+        f"{BIN / 'ocrmypdf'} -q -j 1 {' '.join([*OCRMYPDF_OPTIONS, *extra])} "
         f'--sidecar "{out}/$(basename "$0").txt" "$0" "{out}/$(basename "$0").pdf"'
     )
     return timed(["sh", "-c", f"xargs -P {cores} -n 1 sh -c {shlex.quote(command)} < {listing}"])
@@ -314,7 +319,9 @@ def run_floor(load: Workload, out: Path, cores: int) -> Sample:
 TOOLS: dict[str, Callable[[Workload, Path, int], Sample]] = {
     "scan2pdf": run_scan2pdf,
     "parallel": run_parallel,
+    "parallel-sandwich": lambda load, out, cores: run_parallel(load, out, cores, (*SANDWICH,)),
     "loop": run_loop,
+    "loop-sandwich": lambda load, out, cores: run_loop(load, out, cores, (*SANDWICH,)),
     "floor": run_floor,
 }
 
