@@ -15,6 +15,8 @@ of them alike; the table shows medians and ratios, never absolute claims:
 - scan2pdf: ``scan2pdf convert`` with default options (skip text, 300 dpi fallback);
 - loop: ``for f in ...; do ocrmypdf --skip-text --image-dpi 300 --sidecar ...; done``;
 - parallel: OCRmyPDF's batch recipe, ``xargs -P <cores> ocrmypdf -j1 ...`` (same options);
+- loop-sandwich, parallel-sandwich: both with ``--pdf-renderer sandwich``, the text layer
+  scan2pdf draws by default (OCRmyPDF 17 defaults to fpdf2);
 - floor: Tesseract alone on the same pages, rasterised beforehand to grayscale PNG at
   their scan resolution, ``tesseract PAGE - -l eng`` with OMP_THREAD_LIMIT=1, one process
   per core.
