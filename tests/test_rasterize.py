@@ -17,8 +17,8 @@ from scan2pdf.engine import run_ocr
 from scan2pdf.options import Options
 from scan2pdf.preflight import prepare
 
-from .conftest import SAMPLES
-from .helpers import pdf_text, squash
+from .conftest import SAMPLES, run_scan2pdf
+from .helpers import pdf_pages, pdf_text, rendered_lightness, squash
 
 DEVICE = {"1": "pngmonod", "L": "pnggray", "RGB": "png16m"}
 
@@ -204,3 +204,25 @@ def test_ocrmypdf_calls_the_hook_for_each_page_it_ocrs(
     assert taken == [True, True]
     assert "reservoir" in squash(pdf_text(out))
     assert "pumpingstation" in squash(sidecar.read_text())
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [["--existing-text", "force"], ["--deskew", "--clean"]],
+    ids=["force", "deskew-clean"],
+)
+def test_options_that_build_on_the_ocr_image_still_work(tmp_path: Path, extra: list[str]) -> None:
+    """OCRmyPDF reads the image this hook wrote for more than OCR: --deskew and --clean
+    preprocess it, and force mode makes the visible page from it."""
+    report = SAMPLES / "reports" / "scanned-report.pdf"
+    run = run_scan2pdf("convert", report, "-o", tmp_path / "out", "-q", *extra)
+
+    assert run.returncode == 0, run.stderr
+    pdf = tmp_path / "out" / "scanned-report.pdf"
+    assert pdf_pages(pdf) == 2
+    for word in ("Annual Report 1987", "reservoir", "pumping station"):
+        assert squash(word) in squash(pdf_text(pdf)), word
+    for page in (0, 1):  # still dark text on light paper, the same page size
+        before, after = rendered_lightness(report, page), rendered_lightness(pdf, page)
+        assert abs(before[0] - after[0]) < 8, (page, before, after)
+        assert before[1] == after[1]
