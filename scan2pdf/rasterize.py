@@ -57,11 +57,13 @@ def rasterize_pdf_page(
     page_dpi: Any,
     rotation: int | None,
     filter_vector: bool,
-    stop_on_soft_error: bool,
-    options: Any,
     use_cropbox: bool,
 ) -> Path | None:
-    """Write the page's scan as the OCR image when that is what rendering would produce."""
+    """Write the page's scan as the OCR image when that is what rendering would produce.
+
+    Tried before OCRmyPDF's own rasterisers (``tryfirst``); returning None hands the page
+    to them. pluggy passes only the hook arguments named here.
+    """
     if rotation or filter_vector or use_cropbox:
         return None
     mode = _DEVICE_MODES.get(str(getattr(raster_device, "value", raster_device)).lower())

@@ -54,8 +54,6 @@ def hook(
         page_dpi=dpi,
         rotation=0,
         filter_vector=False,
-        stop_on_soft_error=True,
-        options=None,
         use_cropbox=False,
     )
     return rasterize.rasterize_pdf_page(**(arguments | changes))  # type: ignore[arg-type]
