@@ -128,10 +128,40 @@ def _check_budget(image: Image.Image, max_mpixels: float) -> None:
 def _embeddable(frame: Image.Image) -> bool:
     if frame.mode not in _DIRECT_MODES or "transparency" in frame.info:
         return False
-    if frame.getexif().get(0x0112, 1) != 1:  # EXIF Orientation
+    if _orientation(frame) != 1:
         return False
     dpi = frame.info.get("dpi")
     return not (dpi and _non_square(dpi))
+
+
+def _orientation(frame: Image.Image) -> int:
+    """The EXIF Orientation tag, without decoding pixels just to look for it.
+
+    A PNG may keep its EXIF (an eXIf chunk) after the image data, so Pillow 11-13's
+    ``getexif()`` decodes the whole image when the chunk was not met in the header. For a
+    large scan that is seconds and hundreds of MB spent on a tag almost no PNG has; the
+    chunk headers say whether it is there.
+    """
+    if frame.format == "PNG" and "exif" not in frame.info and not _png_has_exif(frame):
+        return 1
+    return int(frame.getexif().get(0x0112, 1))
+
+
+def _png_has_exif(image: Image.Image) -> bool:
+    """Whether the PNG's chunk list has an eXIf chunk (reads 8 bytes per chunk)."""
+    filename = getattr(image, "filename", None)  # set by Image.open on a path
+    if not isinstance(filename, str) or not filename:
+        return True  # not a file we can walk: let Pillow look
+    with open(filename, "rb") as png:
+        png.seek(8)  # the signature
+        while len(head := png.read(8)) == 8:
+            length, kind = int.from_bytes(head[:4], "big"), head[4:]
+            if kind == b"eXIf":
+                return True
+            if kind == b"IEND":
+                return False
+            png.seek(length + 4, io.SEEK_CUR)  # data and CRC
+    return False
 
 
 def _frame_dpi(frame: Image.Image, fallback_dpi: int, notes: list[str]) -> float:

@@ -61,6 +61,29 @@ def exif_rotated(path: Path) -> None:
     page().convert("RGB").rotate(90, expand=True).save(path, exif=exif.tobytes(), dpi=(300, 300))
 
 
+def exif_rotated_png(late: bool) -> Callable[[Path], None]:
+    """A PNG turned by EXIF; ``late`` moves its eXIf chunk after the image data, where a
+    PNG may also keep it (and where Pillow only finds it by decoding the image)."""
+
+    def make(path: Path) -> None:
+        exif_rotated(path.with_suffix(".tmp.png"))
+        data = path.with_suffix(".tmp.png").read_bytes()
+        path.with_suffix(".tmp.png").unlink()
+        chunks, at = [], 8
+        while at < len(data):
+            length = int.from_bytes(data[at : at + 4], "big")
+            chunks.append(data[at : at + 12 + length])
+            at += 12 + length
+        assert any(c[4:8] == b"eXIf" for c in chunks)
+        if late:
+            exif = [c for c in chunks if c[4:8] == b"eXIf"]
+            chunks = [c for c in chunks if c[4:8] != b"eXIf"]
+            chunks[-1:-1] = exif  # just before IEND
+        path.write_bytes(data[:8] + b"".join(chunks))
+
+    return make
+
+
 def cmyk_jpeg(path: Path) -> None:
     page().convert("CMYK").save(path, "JPEG", dpi=(300, 300))
 
@@ -155,6 +178,10 @@ CASES: dict[str, Case] = {
         ),
     ),
     "phone-photo.jpg": Case(exif_rotated, notes=("EXIF orientation applied",)),
+    "phone-photo.png": Case(exif_rotated_png(late=False), notes=("EXIF orientation applied",)),
+    "phone-photo-late-exif.png": Case(
+        exif_rotated_png(late=True), notes=("EXIF orientation applied",)
+    ),
     "cmyk.jpg": Case(cmyk_jpeg),
     "cmyk-profile.jpg": Case(cmyk_with_profile(rotated=False)),
     "cmyk-profile-rotated.jpg": Case(
