@@ -1,3 +1,3 @@
-from scan2pdf.cli import main
+from scan2pdf.launch import main
 
 main()

@@ -18,7 +18,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from scan2pdf import __version__
-from scan2pdf.convert import convert, retry
+from scan2pdf.batch import convert, retry
 from scan2pdf.errors import ExitCode, Scan2PdfError, UsageError
 from scan2pdf.journal import Journal, default_path
 from scan2pdf.options import EXISTING_TEXT_MODES, OUTPUT_TYPES, PDF_RENDERERS, Options

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from PIL import Image, ImageSequence
 
-from scan2pdf.convert import _Batch
+from scan2pdf.batch import _Batch
 from scan2pdf.discover import Job, is_ignored, sniff
 from scan2pdf.errors import UsageError
 from scan2pdf.failures import free_name, keep_failed_input
