@@ -161,9 +161,10 @@ def test_timeout_stops_one_file_and_the_batch_goes_on(tmp_path: Path) -> None:
     src = tmp_path / "in"
     src.mkdir()
     with pikepdf.open(REPORT) as report, pikepdf.new() as long:
-        for _ in range(4):
+        for _ in range(16):
             long.pages.extend(report.pages)
-        long.save(src / "long.pdf")  # 8 pages: far more than 2 seconds on one slot
+        # 32 pages: about 5 s even with both slots (8 pages once took 1.96 s: too close).
+        long.save(src / "long.pdf")
     text_image().save(src / "short.png", dpi=(300, 300))
     run = run_scan2pdf(
         "convert",
