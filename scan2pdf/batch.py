@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import itertools
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -156,13 +157,14 @@ class _Batch:
         scratch = new_scratch()
         journal: Journal | None = None
         try:
-            # Built first: it starts the forkserver, which imports OCRmyPDF while we discover.
+            # Built first: it starts the forkserver (unless launch.py already did), which
+            # imports OCRmyPDF while we discover.
             scheduler = Scheduler(self.options.jobs or cpu_budget(), scratch)
             if peek:
                 first = next(jobs, None)
                 if first is None:
                     return report
-                jobs = _chain(first, jobs)
+                jobs = itertools.chain((first,), jobs)
             if self.report_path is not None:
                 report.open_sink(self.report_path, append=report.total > 0)
             self.staging = new_scratch(under=self.outdir / ".scan2pdf" / "staging")
@@ -337,11 +339,6 @@ class _Batch:
 
 def _up_to_date(job: Job) -> FileResult:
     return FileResult(job.source, "skipped", "up_to_date", UP_TO_DATE_MESSAGE, job.pdf, job.txt)
-
-
-def _chain(first: Job | None, rest: Iterator[Job | None]) -> Iterator[Job | None]:
-    yield first
-    yield from rest
 
 
 def _disk_full(exc: OSError) -> DiskFullError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from multiprocessing import forkserver, get_context
 
-# The module the scheduler's workers run (scheduler.CONVERT); the forkserver preloads it.
+# The module workers run (scheduler.CONVERT is built from it); the forkserver preloads it.
 WORKER_MODULE = "scan2pdf.worker"
 CONVERTING_COMMANDS = frozenset({"convert", "retry", "watch"})
 

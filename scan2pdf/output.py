@@ -1,11 +1,12 @@
 """Verify an output with an independent parser, then publish it atomically.
 
-Publishing copies into a hidden temporary file *in the destination folder* (so the final
-``os.replace`` is a same-filesystem rename, which POSIX makes atomic), fsyncs it, and
-renames it over the final path. A reader therefore sees either no file or a whole one,
-whatever happens to this process. The sidecar is published before the PDF: the pair only
-counts as done (``is_up_to_date``) once both exist, so a crash between the two renames is
-redone on the next run rather than mistaken for success.
+Publishing copies into a hidden temporary file on the destination's filesystem (the run's
+staging folder under OUTDIR, or beside the final path), fsyncs it, and renames it over the
+final path: a same-filesystem ``os.replace``, which POSIX makes atomic. A reader therefore
+sees either no file or a whole one, whatever happens to this process. The sidecar is
+published before the PDF: the pair only counts as done (``is_up_to_date``) once both
+exist, so a crash between the two renames is redone on the next run rather than mistaken
+for success.
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scan2pdf.errors import InvalidOutputError
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 _PART_SUFFIX = ".scan2pdf-part"
 
@@ -33,8 +38,11 @@ _UMASK = _current_umask()
 NEW_FILE_MODE = 0o666 & ~_UMASK
 
 
-def verify_pdf(pdf: Path, expected_pages: int) -> None:
-    """Reopen the output with pypdf (not the library that wrote it) and count pages."""
+def verify_pdf(pdf: Path, expected_pages: int) -> PdfReader:
+    """Reopen the output with pypdf (not the library that wrote it) and count pages.
+
+    Returns the reader, so the sidecar reads kept text layers without parsing it again.
+    """
     # Imported here: only workers verify, and the coordinator starts faster without it.
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
@@ -48,6 +56,7 @@ def verify_pdf(pdf: Path, expected_pages: int) -> None:
         raise InvalidOutputError(
             f"The output PDF has {pages} pages but the input has {expected_pages}."
         )
+    return reader
 
 
 def publish(src: Path, dst: Path, staging: Path | None = None) -> None:

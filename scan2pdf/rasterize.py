@@ -70,10 +70,11 @@ def rasterize_pdf_page(
     if mode is None:
         return None
     with pikepdf.open(input_file) as pdf:
-        image = sole_page_scan(pdf.pages[pageno - 1])
+        page = pdf.pages[pageno - 1]
+        image = sole_page_scan(page)
         if image is None or image.mode != mode:
             return None
-        box = [float(v) for v in pdf.pages[pageno - 1].mediabox]
+        box = [float(v) for v in page.mediabox]
     width = round((box[2] - box[0]) * float(raster_dpi.x) / 72)
     height = round((box[3] - box[1]) * float(raster_dpi.y) / 72)
     if abs(image.width - width) > _SIZE_SLACK or abs(image.height - height) > _SIZE_SLACK:

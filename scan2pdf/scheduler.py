@@ -35,13 +35,14 @@ from pathlib import Path
 
 from scan2pdf.discover import Job
 from scan2pdf.errors import FileTimeoutError, WorkerCrashedError
+from scan2pdf.launch import WORKER_MODULE
 from scan2pdf.options import Options
 from scan2pdf.report import Outcome, failed
 from scan2pdf.workerproc import init_worker, pid_file, run_job
 
 # The function a worker runs per job, as "module:function" so the coordinator never
 # imports it (and OCRmyPDF); a seam for tests (a fake engine) and for Dask.
-CONVERT = "scan2pdf.worker:convert_file"
+CONVERT = f"{WORKER_MODULE}:convert_file"
 # How often a long-lived feed (watch) is asked for more while files are in flight.
 _FEED_POLL = 0.5
 

@@ -61,7 +61,7 @@ def split_ocrmypdf_sidecar(text: str, page_count: int) -> list[str | None]:
 
 
 def build_sidecar(
-    ocrmypdf_sidecar: Path, output_pdf: Path, page_count: int, mode: str = "skip"
+    ocrmypdf_sidecar: Path, output: PdfReader, page_count: int, mode: str = "skip"
 ) -> SidecarText:
     """The full text, page by page.
 
@@ -76,9 +76,8 @@ def build_sidecar(
         split = [None] * page_count
     elif ocr_pages == page_count:
         return SidecarText(tuple(page or "" for page in split), ocr_pages)
-    reader = PdfReader(output_pdf)
     pages = tuple(
-        page if page is not None else layer_text(reader, index) for index, page in enumerate(split)
+        page if page is not None else layer_text(output, index) for index, page in enumerate(split)
     )
     unreadable = tuple(
         index + 1

@@ -99,8 +99,8 @@ def convert_file(job: Job, options: Options, jobs: int) -> Outcome:
         prepared = prepare(job.source, job.kind, options, scratch)
         ocr_pdf, ocr_txt = scratch / "output.pdf", scratch / "ocrmypdf-sidecar.txt"
         run_ocr(prepared.pdf, ocr_pdf, ocr_txt, options, jobs)
-        verify_pdf(ocr_pdf, prepared.pages)
-        text = build_sidecar(ocr_txt, ocr_pdf, prepared.pages, options.existing_text)
+        reader = verify_pdf(ocr_pdf, prepared.pages)
+        text = build_sidecar(ocr_txt, reader, prepared.pages, options.existing_text)
         sidecar = scratch / "sidecar.txt"
         sidecar.write_text(text.render(), encoding="utf-8")
         result = FileResult(

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from scan2pdf import launch
 from scan2pdf.discover import Job
 from scan2pdf.options import Options
 from scan2pdf.report import FileResult
-from scan2pdf.scheduler import CONVERT, Scheduler, cpu_budget
+from scan2pdf.scheduler import Scheduler, cpu_budget
 from scan2pdf.workload import Work
 
 FAKE = "tests.fakes:fake_work"
@@ -127,9 +126,3 @@ def test_a_file_never_gets_more_slots_than_pages(tmp_path: Path) -> None:
     run(4, sized(tmp_path, {"one-page.pdf": (1, 9.0), "long.pdf": (20, 1.0)}), tmp_path)
     # The one-page file gets 1 slot; the long one the other 3, since nothing else waits.
     assert sorted(slots for _, _, slots in intervals(tmp_path)) == [1, 3]
-
-
-def test_the_launcher_preloads_the_module_the_workers_run() -> None:
-    """launch.py starts the forkserver before the CLI is imported; if it preloaded another
-    module than the workers run, every worker would import OCRmyPDF on its first file."""
-    assert CONVERT.partition(":")[0] == launch.WORKER_MODULE
