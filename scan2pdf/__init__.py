@@ -15,33 +15,46 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from scan2pdf.batch import convert, convert_async
+    from scan2pdf.core.api import convert, convert_async, retry
+    from scan2pdf.core.jobs import Input
+    from scan2pdf.core.options import Options
+    from scan2pdf.core.pipeline import Feed, Pipeline
+    from scan2pdf.core.report import FileResult, Report
+    from scan2pdf.core.resume import FeedTraits
     from scan2pdf.errors import ExitCode, Scan2PdfError
-    from scan2pdf.options import Options
-    from scan2pdf.report import FileResult, Report
 
 # The API is loaded on first use (PEP 562). Every import of a submodule imports this
 # package first, and the command's launcher (launch.py) must stay light enough to start
 # the worker forkserver before anything else.
 _API = {
-    "convert": "scan2pdf.batch",
-    "convert_async": "scan2pdf.batch",
+    "convert": "scan2pdf.core.api",
+    "convert_async": "scan2pdf.core.api",
+    "retry": "scan2pdf.core.api",
+    "Feed": "scan2pdf.core.pipeline",
+    "FeedTraits": "scan2pdf.core.resume",
+    "Input": "scan2pdf.core.jobs",
+    "Pipeline": "scan2pdf.core.pipeline",
     "ExitCode": "scan2pdf.errors",
     "Scan2PdfError": "scan2pdf.errors",
-    "Options": "scan2pdf.options",
-    "FileResult": "scan2pdf.report",
-    "Report": "scan2pdf.report",
+    "Options": "scan2pdf.core.options",
+    "FileResult": "scan2pdf.core.report",
+    "Report": "scan2pdf.core.report",
 }
 
 __all__ = [
     "ExitCode",
+    "Feed",
+    "FeedTraits",
     "FileResult",
+    "Input",
     "Options",
+    "Pipeline",
     "Report",
     "Scan2PdfError",
     "__version__",
     "convert",
     "convert_async",
+    "retry",
 ]
 
 

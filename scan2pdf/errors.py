@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     FAILURES = 1  # at least one input failed; every other input was still processed
     USAGE = 2  # Click's own convention for bad usage
     MISSING_DEPENDENCY = 3  # a program or language pack is missing; nothing was processed
+    LOCATION = 4  # OUTDIR, the journal, --report, --failed or --done cannot be used
     INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
@@ -59,6 +60,25 @@ class MissingDependencyError(Scan2PdfError):
 
     reason = "missing_dependency"
     exit_code = ExitCode.MISSING_DEPENDENCY
+
+
+class LocationError(Scan2PdfError):
+    """A place the whole run needs (OUTDIR, the journal, --report, --failed, --done, an
+    INPUT folder) cannot be used; exit code 4. The message names the place."""
+
+    reason = "location"
+    exit_code = ExitCode.LOCATION
+
+
+def location_error(
+    label: str, path: object, exc: OSError, remedy: str | None = None
+) -> LocationError:
+    """``LocationError`` for an OSError met while preparing ``label`` at ``path``."""
+    why = exc.strerror or type(exc).__name__
+    return LocationError(
+        f"Cannot use {label} '{path}': {why}.",
+        remedy or "Check that it exists or can be created, and that this user may write there.",
+    )
 
 
 # ---- per-file errors: the file fails, the batch goes on ---------------------------------

@@ -10,12 +10,11 @@ from __future__ import annotations
 import os
 import time
 
-from scan2pdf.discover import Job
-from scan2pdf.options import Options
-from scan2pdf.report import FileResult, Outcome
+from scan2pdf.core.jobs import Job, Outcome
+from scan2pdf.core.report import FileResult
 
 
-def fake_work(job: Job, options: Options, slots: int) -> Outcome:
+def fake_work(job: Job, slots: int) -> Outcome:
     start = time.monotonic()
     (job.source.parent / f"{job.source.name}.pid").write_text(str(os.getpid()))
     name = job.source.name
@@ -25,4 +24,4 @@ def fake_work(job: Job, options: Options, slots: int) -> Outcome:
     end = time.monotonic()
     with (job.source.parent / "log").open("a") as log:
         log.write(f"{os.getpid()} {start} {end} {slots}\n")
-    return Outcome(FileResult(job.source, "converted", pages=1, ocr_pages=1))
+    return Outcome(FileResult(job.source, "converted", pages=1, ocr_pages=1), index=job.index)

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageStat
 from pypdf import PdfReader
 
-from scan2pdf.sidecar import layer_text
+from scan2pdf.worker.sidecar import layer_text
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 

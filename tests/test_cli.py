@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scan2pdf import tools
-from scan2pdf.cli import cli
+from scan2pdf.cli.commands import cli
+from scan2pdf.core import tools
 
 from .conftest import SAMPLES
 

@@ -31,7 +31,7 @@ def test_bad_files_fail_alone_with_reasons(tmp_path: Path) -> None:
         "open.pdf": ("converted", None),
         "truncated.pdf": ("failed", "corrupt"),
         "locked.pdf": ("failed", "encrypted"),
-        "garbage.jpg": ("skipped", "unsupported"),
+        "garbage.jpg": ("failed", "corrupt"),  # a JPEG signature: a damaged image
         "readme.txt": ("skipped", "unsupported"),
     }
     assert rows["locked.pdf"]["message"] == (

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from scan2pdf.journal import Journal, default_path
+from scan2pdf.state.journal import Journal, default_path
 
 from .conftest import SAMPLES, SCAN2PDF, run_scan2pdf
 from .helpers import pdf_pages, text_image
@@ -53,7 +53,7 @@ def test_journal_records_every_input(batch: Path, tmp_path: Path) -> None:
     assert db.exists()
     with sqlite3.connect(db) as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    entries = {Path(e.source).name: e for e in journal(out).entries()}
+    entries = {Path(e.identity).name: e for e in journal(out).entries()}
     assert sorted(entries) == ["letter.tif", "note.png", "report.pdf"]
     letter = entries["letter.tif"]
     assert (letter.status, letter.attempts, letter.pages) == ("converted", 1, 2)
@@ -184,7 +184,7 @@ def test_kill9_at_random_points_then_resume(tmp_path: Path) -> None:
     for pdf in out.glob("*.pdf"):
         assert pdf_pages(pdf) == (2 if pdf.stem.startswith("report") else 1)
     # The four reports share their content: some are OCRed, the rest reuse those outputs.
-    entries = {Path(e.source).name: e.status for e in journal(out).entries()}
+    entries = {Path(e.identity).name: e.status for e in journal(out).entries()}
     assert sorted(entries) == sorted(p.name for p in src.iterdir())
     assert set(entries.values()) <= {"converted", "reused"}
     history = journal(out).conversions()

@@ -11,11 +11,11 @@ from ocrmypdf.helpers import Resolution
 from pikepdf import Dictionary, Name
 from PIL import Image, ImageChops, ImageStat
 
-from scan2pdf import rasterize
-from scan2pdf.discover import sniff
-from scan2pdf.engine import run_ocr
-from scan2pdf.options import Options
-from scan2pdf.preflight import prepare
+from scan2pdf.core.discover import sniff
+from scan2pdf.core.options import Options
+from scan2pdf.worker import rasterize
+from scan2pdf.worker.engine import run_ocr
+from scan2pdf.worker.preflight import prepare
 
 from .conftest import SAMPLES, run_scan2pdf
 from .helpers import pdf_pages, pdf_text, rendered_lightness, squash

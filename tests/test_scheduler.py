@@ -1,4 +1,4 @@
-"""Scheduler invariants, with a fake engine in real worker processes."""
+"""The local executor's invariants, with a fake engine in real worker processes."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from scan2pdf.discover import Job
-from scan2pdf.options import Options
-from scan2pdf.report import FileResult
-from scan2pdf.scheduler import Scheduler, cpu_budget
-from scan2pdf.workload import Work
+from scan2pdf.core.jobs import Job, Outcome, Work
+from scan2pdf.core.options import Options
+from scan2pdf.core.report import FileResult
+from scan2pdf.execution.local import LocalExecutor, cpu_budget
 
 FAKE = "tests.fakes:fake_work"
 
@@ -23,7 +22,15 @@ def jobs(folder: Path, names: list[str]) -> list[Job]:
         source = folder / name
         source.write_bytes(b"")
         made.append(
-            Job(source, "pdf", folder / f"{name}.out.pdf", folder / f"{name}.out.txt", index)
+            Job(
+                str(source),
+                source,
+                "pdf",
+                folder / f"{name}.out.pdf",
+                folder / f"{name}.out.txt",
+                Options(),
+                index,
+            )
         )
     return made
 
@@ -33,10 +40,29 @@ def intervals(folder: Path) -> list[tuple[float, float, int]]:
     return [(float(start), float(end), int(slots)) for _, start, end, slots in rows]
 
 
-def run(budget: int, batch: list[Job], tmp_path: Path) -> list[FileResult]:
+def executor(budget: int, tmp_path: Path) -> LocalExecutor:
     scratch = tmp_path / "scratch"
     scratch.mkdir(exist_ok=True)
-    return [o.result for o in Scheduler(budget, scratch, work=FAKE).run(batch, Options())]
+    return LocalExecutor(budget, scratch, work=FAKE)
+
+
+def outcomes(pool: LocalExecutor, count: int) -> list[Outcome]:
+    """Collect until ``count`` outcomes came, as the pipeline does once its feed is done."""
+    got: list[Outcome] = []
+    deadline = time.monotonic() + 120
+    while len(got) < count and time.monotonic() < deadline:
+        got += pool.collect(0.25, more_coming=False)
+    return got
+
+
+def run(budget: int, batch: list[Job], tmp_path: Path) -> list[FileResult]:
+    pool = executor(budget, tmp_path)
+    try:
+        for job in batch:
+            pool.submit(job)
+        return [o.result for o in outcomes(pool, len(batch))]
+    finally:
+        pool.close()
 
 
 def test_cpu_budget_respects_affinity() -> None:
@@ -48,6 +74,7 @@ def test_busy_slots_never_exceed_the_budget(tmp_path: Path, budget: int) -> None
     batch = jobs(tmp_path, [f"f{i}.pdf" for i in range(10)])
     results = run(budget, batch, tmp_path)
     assert sorted(r.input for r in results) == sorted(j.source for j in batch)  # each once
+    assert len(results) == len(batch)
     spans = intervals(tmp_path)
     for start, _, _ in spans:
         busy = sum(slots for s, e, slots in spans if s <= start < e)
@@ -80,11 +107,13 @@ def test_closing_the_run_stops_every_worker_at_once(tmp_path: Path) -> None:
     batch = jobs(tmp_path, ["fast.pdf", "slow1.pdf", "slow2.pdf"])
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    outcomes = Scheduler(3, scratch, work=FAKE).run(batch, Options())
-    first = next(outcomes)
-    assert first.result.input.name == "fast.pdf"
+    pool = LocalExecutor(3, scratch, work=FAKE)
+    for job in batch:
+        pool.submit(job)
+    first = outcomes(pool, 1)
+    assert [o.result.input.name for o in first] == ["fast.pdf"]
     started = time.monotonic()
-    outcomes.close()  # what Ctrl-C does to the consumer
+    pool.cancel()  # what a stop (Ctrl-C, SIGTERM) does
     assert time.monotonic() - started < 10  # not the 60 s the slow files would take
     for name in ("slow1.pdf", "slow2.pdf"):
         pid = int((tmp_path / f"{name}.pid").read_text())
@@ -102,10 +131,12 @@ def sized(folder: Path, sizes: dict[str, tuple[int, float]]) -> list[Job]:
         source.write_bytes(b"")
         made.append(
             Job(
+                str(source),
                 source,
                 "pdf",
                 folder / f"{name}.pdf",
                 folder / f"{name}.txt",
+                Options(),
                 index,
                 Work(pages, mpixels),
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scan2pdf.sidecar import SidecarText, split_ocrmypdf_sidecar
+from scan2pdf.worker.sidecar import SidecarText, split_ocrmypdf_sidecar
 
 
 def test_markers_expand_to_the_pages_they_cover() -> None:

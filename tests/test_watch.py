@@ -18,8 +18,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from scan2pdf.errors import UsageError
-from scan2pdf.journal import Journal, default_path
-from scan2pdf.watch import Claims, Settler, WatchSettings, is_temporary, scan
+from scan2pdf.service.claims import Claims
+from scan2pdf.service.inbox import Settler, is_temporary, scan
+from scan2pdf.service.watch import WatchSettings
+from scan2pdf.state.journal import Journal, default_path
 
 from .conftest import SAMPLES, SCAN2PDF
 from .helpers import pdf_pages, text_image, wait_for

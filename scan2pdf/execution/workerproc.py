@@ -20,12 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
-from scan2pdf.discover import Job
-from scan2pdf.options import Options
-from scan2pdf.report import Outcome
-from scan2pdf.scratch import alive
+from scan2pdf.core.jobs import Job, Outcome
+from scan2pdf.state.scratch import alive
 
-WorkFn = Callable[[Job, Options, int], Outcome]
+WorkFn = Callable[[Job, int], Outcome]
 
 
 class _Collect(logging.Handler):
@@ -79,13 +77,13 @@ def pid_file(scratch_root: Path, job: Job) -> Path:
     return scratch_root / f"job-{job.index}.pid"
 
 
-def run_job(work: str, scratch_root: str, job: Job, options: Options, slots: int) -> Outcome:
+def run_job(work: str, scratch_root: str, job: Job, slots: int) -> Outcome:
     """In the worker: say which process runs this job (so a timeout can stop just it),
     then run ``work`` (``"module:function"``)."""
     pid_file(Path(scratch_root), job).write_text(str(os.getpid()))
     module, _, name = work.partition(":")
     function = cast(WorkFn, getattr(importlib.import_module(module), name))
-    return function(job, options, slots)
+    return function(job, slots)
 
 
 def _watch_coordinator(pid: int) -> None:

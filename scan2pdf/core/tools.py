@@ -12,8 +12,8 @@ import subprocess
 from dataclasses import dataclass
 from functools import cache
 
+from scan2pdf.core.options import Options
 from scan2pdf.errors import MissingDependencyError
-from scan2pdf.options import Options
 
 _VERSION_RE = re.compile(r"(\d+(?:\.\d+)+)")
 

@@ -1,21 +1,23 @@
 """One prepared PDF through ``ocrmypdf.ocr()``, with OCRmyPDF's exceptions mapped to reasons.
 
-Relies on OCRmyPDF 17.x's Python API (checked against 17.8.0 and 17.13.0): ``mode=`` for
-skip/redo/force, ``use_threads=`` and ``progress_bar=``. ``ocr()`` runs one document per
-call and keeps process-global state (plugins, Pillow's pixel limit), which is why the
-scheduler gives every concurrent file its own worker process.
+Relies on OCRmyPDF 17.x's Python API (checked against 17.13.0): ``mode=`` for
+skip/redo/force, ``use_threads=``, ``progress_bar=`` and ``ocr_engine=`` (its null engine).
+``ocr()`` runs one document per call and keeps process-global state (plugins, Pillow's
+pixel limit), which is why every concurrent file has its own worker process.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import ocrmypdf
+import pikepdf
 from ocrmypdf import exceptions as ox
 from PIL import Image
 
-from scan2pdf import rasterize
+from scan2pdf.core.options import Options
 from scan2pdf.errors import (
     CorruptInputError,
     EncryptedInputError,
@@ -25,7 +27,10 @@ from scan2pdf.errors import (
     TooLargeError,
     first_line,
 )
-from scan2pdf.options import Options
+from scan2pdf.worker import rasterize
+
+# qpdf names the file it failed on, a temporary one of OCRmyPDF's: not for the report.
+_SCRATCH_PATH = re.compile(r"^\S+\.pdf: ")
 
 
 def run_ocr(source_pdf: Path, output_pdf: Path, sidecar: Path, options: Options, jobs: int) -> None:
@@ -52,6 +57,7 @@ def run_ocr(source_pdf: Path, output_pdf: Path, sidecar: Path, options: Options,
             clean=options.clean,
             optimize=options.optimize,
             pdf_renderer=options.renderer,
+            ocr_engine=options.ocr_engine,
             max_image_mpixels=options.max_image_mpixels,
             invalidate_digital_signatures=options.invalidate_signatures,
             plugins=[rasterize.__name__],
@@ -67,6 +73,11 @@ def run_ocr(source_pdf: Path, output_pdf: Path, sidecar: Path, options: Options,
         raise MissingDependencyError(first_line(exc)) from exc
     except (ox.SubprocessOutputError, ox.TesseractConfigError) as exc:
         raise OcrError(f"OCR failed: {first_line(exc)}") from exc
+    except pikepdf.PdfError as exc:
+        # qpdf opened the input in preflight but fails on what OCRmyPDF makes of it: damage
+        # that repair only hid (a PDF cut short, say).
+        why = _SCRATCH_PATH.sub("", first_line(exc))
+        raise CorruptInputError(f"The PDF is damaged ({why}).") from exc
     except ox.InputFileError as exc:
         raise CorruptInputError(f"OCRmyPDF cannot read this file ({first_line(exc)}).") from exc
     except ox.ExitCodeException as exc:

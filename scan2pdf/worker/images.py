@@ -25,8 +25,8 @@ from typing import cast
 import img2pdf
 from PIL import Image, ImageCms, ImageOps, ImageSequence, ImageStat
 
+from scan2pdf.core.pillowguard import header_only
 from scan2pdf.errors import CorruptInputError, TooLargeError, first_line
-from scan2pdf.pillowguard import header_only
 
 # A DPI at or below this is what software writes when it does not know (72 or 96), not
 # what a scanner measured; trusting it would make Tesseract see tiny text.

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pikepdf
 
+from scan2pdf.core.options import Options
 from scan2pdf.errors import (
     CorruptInputError,
     DynamicXfaError,
@@ -25,8 +26,7 @@ from scan2pdf.errors import (
     UnreadableInputError,
     first_line,
 )
-from scan2pdf.images import image_to_pdf
-from scan2pdf.options import Options
+from scan2pdf.worker.images import image_to_pdf
 
 
 @dataclass

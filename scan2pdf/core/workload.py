@@ -7,21 +7,16 @@ orders the queue; a wrong guess costs a little idle time in the tail, nothing mo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageSequence
 
-from scan2pdf.pillowguard import header_only
+from scan2pdf.core.jobs import Work
+from scan2pdf.core.pillowguard import header_only
 
 # A page with no images (vector art, or text) is rasterised at roughly this size.
 _DEFAULT_PAGE_MPIXELS = 8.4  # Letter at 300 dpi
-
-
-@dataclass(frozen=True, slots=True)
-class Work:
-    pages: int = 1
-    mpixels: float = 0.0
 
 
 def estimate(path: Path, kind: str) -> Work:
@@ -43,9 +38,14 @@ def _pdf(path: Path) -> Work:
     with pikepdf.open(path) as pdf:
         total = 0.0
         for page in pdf.pages:
+            # The page's own image XObjects, read from its resources: pikepdf 10 deprecates
+            # Page.images, and its replacement is not in the older releases we support.
+            resources: Any = page.obj.get("/Resources") or {}
+            xobjects: Any = resources.get("/XObject") or {}
             sizes = [
                 int(image.get("/Width", 0)) * int(image.get("/Height", 0))
-                for image in page.images.values()
+                for image in (xobjects[key] for key in xobjects.keys())  # noqa: SIM118 - a pikepdf Dictionary
+                if image.get("/Subtype") == "/Image"
             ]
             total += max(sizes) / 1e6 if sizes else _DEFAULT_PAGE_MPIXELS
         return Work(len(pdf.pages), total)

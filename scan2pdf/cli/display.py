@@ -21,7 +21,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from scan2pdf.report import FileResult, Report
+from scan2pdf.core.report import FileResult, Report
 
 
 class Display:

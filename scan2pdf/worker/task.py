@@ -20,16 +20,22 @@ import traceback
 from contextlib import suppress
 from pathlib import Path
 
-from scan2pdf.discover import Job
-from scan2pdf.engine import run_ocr
-from scan2pdf.errors import DiskFullError, InternalError, Scan2PdfError
-from scan2pdf.images import set_pixel_budget
-from scan2pdf.options import Options
-from scan2pdf.output import verify_pdf
-from scan2pdf.preflight import prepare
-from scan2pdf.report import FileResult, Outcome, failed
-from scan2pdf.sidecar import build_sidecar
-from scan2pdf.workerproc import COLLECT
+from scan2pdf.core.jobs import Job, Outcome
+from scan2pdf.core.report import FileResult, failed
+from scan2pdf.errors import (
+    CorruptInputError,
+    DiskFullError,
+    InternalError,
+    Scan2PdfError,
+    TooLargeError,
+    first_line,
+)
+from scan2pdf.execution.workerproc import COLLECT
+from scan2pdf.worker.engine import run_ocr
+from scan2pdf.worker.images import set_pixel_budget
+from scan2pdf.worker.preflight import Prepared, prepare
+from scan2pdf.worker.sidecar import build_sidecar
+from scan2pdf.worker.verify import verify_pdf
 
 # Imported by OCRmyPDF 17.x on its first ocr() call with scan2pdf's default options (the
 # sandwich renderer, output type auto); loading them here, in the forkserver, shares them
@@ -89,14 +95,15 @@ def _cache_version_probes() -> None:
 _cache_version_probes()
 
 
-def convert_file(job: Job, options: Options, jobs: int) -> Outcome:
+def convert_file(job: Job, jobs: int) -> Outcome:
     """Convert one input; never raises for anything about the input itself."""
     started = time.monotonic()
+    options = job.options
     COLLECT.lines.clear()
     scratch = Path(tempfile.mkdtemp(prefix="job-"))
     set_pixel_budget(options.max_image_mpixels)
     try:
-        prepared = prepare(job.source, job.kind, options, scratch)
+        prepared = _prepare(job, scratch)
         ocr_pdf, ocr_txt = scratch / "output.pdf", scratch / "ocrmypdf-sidecar.txt"
         run_ocr(prepared.pdf, ocr_pdf, ocr_txt, options, jobs)
         reader = verify_pdf(ocr_pdf, prepared.pages)
@@ -104,7 +111,7 @@ def convert_file(job: Job, options: Options, jobs: int) -> Outcome:
         sidecar = scratch / "sidecar.txt"
         sidecar.write_text(text.render(), encoding="utf-8")
         result = FileResult(
-            input=job.source,
+            input=Path(job.identity),
             status="converted",
             output=job.pdf,
             sidecar=job.txt,
@@ -114,16 +121,42 @@ def convert_file(job: Job, options: Options, jobs: int) -> Outcome:
             notes=(*prepared.notes, *text.notes()),
             detail="\n".join(COLLECT.lines) or None,
         )
-        return Outcome(result, scratch, ocr_pdf, sidecar)
+        return Outcome(result, ocr_pdf, sidecar, scratch, job.index)
     except Scan2PdfError as exc:
         shutil.rmtree(scratch, ignore_errors=True)
-        return Outcome(failed(job, exc, time.monotonic() - started, _detail(exc)))
+        result = failed(job.identity, exc, time.monotonic() - started, _detail(exc))
+        return Outcome(result, index=job.index)
     except Exception as exc:  # a bug of ours or a library's: fail this file, keep the batch
         shutil.rmtree(scratch, ignore_errors=True)
         error: Scan2PdfError = InternalError(f"Unexpected {type(exc).__name__}: {exc}.")
         if _out_of_space(exc):
             error = DiskFullError("No space left for temporary files.")
-        return Outcome(failed(job, error, time.monotonic() - started, _detail(exc)))
+        elif isinstance(exc, OSError) and exc.errno is None:
+            # How Pillow says an image cannot be decoded ("image file is truncated"), also
+            # when OCRmyPDF meets it in a page: the input's bytes, not a fault of ours.
+            error = CorruptInputError(f"An image in it cannot be decoded ({first_line(exc)}).")
+        result = failed(job.identity, error, time.monotonic() - started, _detail(exc))
+        return Outcome(result, index=job.index)
+
+
+def _prepare(job: Job, scratch: Path) -> Prepared:
+    """Preflight; whatever a decoder raises about the input's bytes means it is damaged.
+
+    Preflight only reads the input (with pikepdf, Pillow, img2pdf), so an exception it
+    did not classify itself comes from bytes those libraries could not make sense of:
+    a truncated image, a broken TIFF directory, garbage after a PDF header.
+    """
+    try:
+        return prepare(job.source, job.kind, job.options, scratch)
+    except Scan2PdfError:
+        raise
+    except MemoryError as exc:
+        raise TooLargeError("Decoding it needs more memory than this machine has.") from exc
+    except Exception as exc:
+        if _out_of_space(exc):
+            raise
+        kind = "PDF" if job.kind == "pdf" else "image"
+        raise CorruptInputError(f"The {kind} cannot be decoded ({first_line(exc)}).") from exc
 
 
 def _out_of_space(exc: BaseException | None) -> bool:

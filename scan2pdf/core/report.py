@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
-from scan2pdf.discover import Job
-from scan2pdf.errors import ExitCode, Scan2PdfError
+from scan2pdf.errors import ExitCode, Scan2PdfError, location_error
 
 Status = Literal["converted", "skipped", "failed"]
 
@@ -35,6 +34,9 @@ class FileResult:
     notes: tuple[str, ...] = ()
     # Traceback or tool output, shown with -v only; not part of the report.
     detail: str | None = None
+    # Where the input's bytes were read from, when that is not its identity (a claim in
+    # the hot folder); not part of the report.
+    source: Path | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -66,8 +68,17 @@ class Report:
     _sink: IO[str] | None = None
 
     def open_sink(self, path: Path, append: bool = False) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._sink = path.open("a" if append else "w", encoding="utf-8")
+        """Write every result to ``path`` from now on (JSON Lines, flushed per line)."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._sink = path.open("a" if append else "w", encoding="utf-8")
+        except OSError as exc:
+            raise location_error(
+                "the report file (--report)",
+                path,
+                exc,
+                "Give --report a file path this user may write.",
+            ) from exc
 
     def close(self) -> None:
         if self._sink is not None:
@@ -106,21 +117,12 @@ class Report:
         return f"Interrupted: {text}" if self.interrupted else text
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """A worker's answer: the result and, for a success, where the files wait in scratch."""
-
-    result: FileResult
-    scratch: Path | None = None
-    pdf: Path | None = None
-    txt: Path | None = None
-
-
 def failed(
-    job: Job, error: Scan2PdfError, seconds: float = 0.0, detail: str | None = None
+    identity: str | Path, error: Scan2PdfError, seconds: float = 0.0, detail: str | None = None
 ) -> FileResult:
+    """The result of an input that failed with ``error``."""
     return FileResult(
-        input=job.source,
+        input=Path(identity),
         status="failed",
         reason=error.reason,
         message=error.message,

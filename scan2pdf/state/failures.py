@@ -16,33 +16,45 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from scan2pdf.output import NEW_FILE_MODE, publish
-from scan2pdf.report import FileResult
-from scan2pdf.tools import program_version
+from scan2pdf.core.report import FileResult
+from scan2pdf.core.tools import program_version
+from scan2pdf.errors import location_error
+from scan2pdf.state.publish import NEW_FILE_MODE, publish
+
+
+def prepare_failed_dir(failed_dir: Path, label: str = "the failure folder (--failed)") -> None:
+    """Make sure the failure folder can be used before the run starts (exit 4 if not)."""
+    try:
+        failed_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise location_error(label, failed_dir, exc) from exc
+    if not os.access(failed_dir, os.W_OK | os.X_OK):
+        raise location_error(label, failed_dir, PermissionError(13, "Permission denied"))
 
 
 def keep_failed_input(
     result: FileResult,
+    source: Path,
     rel: Path,
     failed_dir: Path,
     attempts: int,
     move: bool = False,
-    dropped_at: Path | None = None,
 ) -> Path:
     """Copy (convert) or move (watch: the claimed file leaves the inbox) the input.
 
-    ``dropped_at`` is where the user put it, when that is not where it is read from.
+    ``source`` is where its bytes are; ``result.input`` its identity, which the error file
+    names. Raises OSError when the failure folder cannot be written.
     """
     folder = failed_dir / rel
     folder.mkdir(parents=True, exist_ok=True)
-    target = free_name(folder / result.input.name) if move else folder / result.input.name
+    target = free_name(folder / source.name) if move else folder / source.name
     with suppress(OSError):  # the input may be unreadable: the error file still says why
         if move:
-            shutil.move(result.input, target)
+            shutil.move(source, target)
         else:
-            publish(result.input, target)
+            publish(source, target)
     error = {
-        "input": str(dropped_at or result.input),
+        "input": str(result.input),
         "reason": result.reason,
         "message": result.message,
         "attempts": attempts,

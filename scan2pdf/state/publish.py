@@ -1,4 +1,4 @@
-"""Verify an output with an independent parser, then publish it atomically.
+"""Publish outputs atomically.
 
 Publishing copies into a hidden temporary file on the destination's filesystem (the run's
 staging folder under OUTDIR, or beside the final path), fsyncs it, and renames it over the
@@ -16,12 +16,8 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from scan2pdf.errors import InvalidOutputError
-
-if TYPE_CHECKING:
-    from pypdf import PdfReader
+from scan2pdf.core.jobs import Artifact
 
 _PART_SUFFIX = ".scan2pdf-part"
 
@@ -38,29 +34,9 @@ _UMASK = _current_umask()
 NEW_FILE_MODE = 0o666 & ~_UMASK
 
 
-def verify_pdf(pdf: Path, expected_pages: int) -> PdfReader:
-    """Reopen the output with pypdf (not the library that wrote it) and count pages.
-
-    Returns the reader, so the sidecar reads kept text layers without parsing it again.
-    """
-    # Imported here: only workers verify, and the coordinator starts faster without it.
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
-
-    try:
-        reader = PdfReader(pdf)
-        pages = len(reader.pages)
-    except (PyPdfError, OSError, ValueError, KeyError) as exc:
-        raise InvalidOutputError(f"The output PDF does not parse ({exc}).") from exc
-    if pages != expected_pages:
-        raise InvalidOutputError(
-            f"The output PDF has {pages} pages but the input has {expected_pages}."
-        )
-    return reader
-
-
-def publish(src: Path, dst: Path, staging: Path | None = None) -> None:
-    """Copy ``src`` to ``dst`` so that ``dst`` is never seen half-written.
+def publish(src: Artifact, dst: Path, staging: Path | None = None) -> None:
+    """Copy ``src`` (a file, or the bytes a remote worker sent) to ``dst`` so that ``dst``
+    is never seen half-written.
 
     The copy is made in ``staging`` (a run's own folder on the destination's filesystem,
     swept if the run is killed) or, without one, as a hidden file beside ``dst``.
@@ -71,8 +47,12 @@ def publish(src: Path, dst: Path, staging: Path | None = None) -> None:
     )
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
-            shutil.copyfileobj(inp, out, 1 << 20)
+        with os.fdopen(fd, "wb") as out:
+            if isinstance(src, bytes):
+                out.write(src)
+            else:
+                with src.open("rb") as inp:
+                    shutil.copyfileobj(inp, out, 1 << 20)
             out.flush()
             os.fsync(out.fileno())
         tmp.chmod(NEW_FILE_MODE)
@@ -87,7 +67,7 @@ def publish(src: Path, dst: Path, staging: Path | None = None) -> None:
 
 
 def publish_pair(
-    pdf_src: Path, txt_src: Path, pdf_dst: Path, txt_dst: Path, staging: Path | None = None
+    pdf_src: Artifact, txt_src: Artifact, pdf_dst: Path, txt_dst: Path, staging: Path | None = None
 ) -> None:
     publish(txt_src, txt_dst, staging)
     publish(pdf_src, pdf_dst, staging)

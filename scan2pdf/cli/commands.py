@@ -1,0 +1,267 @@
+"""The commands: parse, build ``Options``, call the library. ``handler.py`` turns what
+happened into an exit code; only the ``cli`` package imports Click."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+from threading import Event
+from typing import Any
+
+import click
+
+from scan2pdf import __version__
+from scan2pdf.cli.handler import run_batch, run_plain
+from scan2pdf.cli.params import build_options, conversion_options, run_options
+from scan2pdf.core.api import convert, retry
+from scan2pdf.core.report import FileResult, Report
+from scan2pdf.core.resume import ON_CONFLICT
+from scan2pdf.core.tools import PROGRAMS, installed_languages, program_version
+from scan2pdf.errors import ExitCode, UsageError
+from scan2pdf.service.watch import Watcher, WatchSettings
+from scan2pdf.state.journal import Journal, default_path
+
+OnResult = Callable[[FileResult], None]
+
+
+# Every option can also come from the environment: SCAN2PDF_<COMMAND>_<OPTION>, e.g.
+# SCAN2PDF_WATCH_LANGUAGE=eng+spa or SCAN2PDF_WATCH_POLL=10 (handy under systemd or Docker).
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "SCAN2PDF"}
+)
+@click.version_option(__version__, prog_name="scan2pdf")
+def cli() -> None:
+    """Turn scanned documents into searchable PDFs plus sidecar text."""
+
+
+@cli.command(name="convert")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@conversion_options
+@run_options
+def convert_command(
+    inputs: tuple[Path, ...],
+    output: Path,
+    report: Path | None,
+    journal: Path | None,
+    failed: Path | None,
+    quiet: bool,
+    verbose: int,
+    **settings: Any,
+) -> None:
+    """Convert INPUT files and folder trees into OUTDIR."""
+
+    def work(totals: Report, on_result: OnResult, stop: Event) -> object:
+        return convert(
+            inputs,
+            output,
+            build_options(settings),
+            report=totals,
+            report_path=report,
+            on_result=on_result,
+            journal_path=journal,
+            failed_dir=failed,
+            stop=stop,
+        )
+
+    run_batch(work, quiet, verbose)
+
+
+@cli.command(name="watch")
+@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@conversion_options
+@run_options
+@click.option(
+    "--done",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Move originals here after success, mirrored. Default: INBOX/.scan2pdf/done.",
+)
+@click.option(
+    "--delete-originals",
+    is_flag=True,
+    help="Delete originals once their outputs are published, instead of moving them.",
+)
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Find files by scanning every N seconds only (network shares, where file "
+    "events are not delivered).",
+)
+@click.option(
+    "--rescan",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Seconds between full scans besides file events.",
+)
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Seconds a file's size and mtime must stay unchanged before it is taken.",
+)
+@click.option(
+    "--on-conflict",
+    type=click.Choice(ON_CONFLICT),
+    default="suffix",
+    show_default=True,
+    help="When a dropped file's output name is taken by another input's outputs: give it "
+    "a name of its own (NAME.EXT.pdf, then NAME.EXT-2.pdf...), replace them, or leave the "
+    "file alone (it goes to the failed folder).",
+)
+@click.option(
+    "--give-up",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds a still file that does not parse (damaged) waits before it is taken "
+    "anyway, to fail with its reason.",
+)
+def watch_command(
+    inbox: Path,
+    output: Path,
+    report: Path | None,
+    journal: Path | None,
+    failed: Path | None,
+    quiet: bool,
+    verbose: int,
+    done: Path | None,
+    delete_originals: bool,
+    poll: float | None,
+    rescan: float,
+    settle: float,
+    on_conflict: str,
+    give_up: float,
+    **settings: Any,
+) -> None:
+    """Convert files dropped into INBOX, for as long as it runs (stop: SIGTERM or Ctrl-C).
+
+    Originals leave the inbox only once their outputs are published: to --done
+    (default INBOX/.scan2pdf/done) or, with --delete-originals, nowhere. Failures go to
+    --failed (default INBOX/.scan2pdf/failed) with NAME.error.json beside them. Every
+    option can also be set as SCAN2PDF_WATCH_<OPTION>, e.g. SCAN2PDF_WATCH_OUTPUT.
+    """
+    target = WatchSettings(
+        inbox,
+        output,
+        done,
+        failed,
+        delete_originals,
+        poll,
+        rescan,
+        settle,
+        give_up,
+        journal,
+        on_conflict,
+    )
+
+    def say(text: str) -> None:
+        if not quiet:
+            click.echo(f"scan2pdf {__version__}: {text}", err=True)
+
+    def warn(text: str) -> None:
+        click.echo(f"warning: {text}", err=True)
+
+    def serve(totals: Report, on_result: OnResult, stop: Event) -> object:
+        options = build_options(settings)
+        watcher = Watcher(
+            target, options, on_result, report, totals, say, stop=stop, on_problem=warn
+        )
+        return watcher.run()
+
+    run_batch(serve, quiet, verbose)
+
+
+@cli.command(name="retry")
+@click.argument("outdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--reason", help="Only inputs that failed for this reason (e.g. timeout).")
+@run_options
+def retry_command(
+    outdir: Path,
+    reason: str | None,
+    jobs: int | None,
+    report: Path | None,
+    journal: Path | None,
+    failed: Path | None,
+    quiet: bool,
+    verbose: int,
+) -> None:
+    """Convert again the inputs OUTDIR's journal lists as failed, with their options."""
+
+    def work(totals: Report, on_result: OnResult, stop: Event) -> object:
+        return retry(
+            outdir,
+            reason=reason,
+            jobs=jobs,
+            report=totals,
+            report_path=report,
+            on_result=on_result,
+            journal_path=journal,
+            failed_dir=failed,
+            stop=stop,
+        )
+
+    run_batch(work, quiet, verbose)
+
+
+@cli.command()
+@click.argument("outdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The journal to read. Default: OUTDIR/.scan2pdf/journal.sqlite.",
+)
+def status(outdir: Path, journal: Path | None) -> None:
+    """Summarise OUTDIR's journal: converted, failed by reason, pending."""
+
+    def show() -> None:
+        path = journal or default_path(outdir)
+        opened = Journal.open_existing(path)
+        if opened is None:
+            raise UsageError(f"There is no journal at '{path}'.", "Run scan2pdf convert first.")
+        with closing(opened):
+            statuses, reasons = opened.summary()
+        for label, count in summary_lines(statuses, reasons):
+            click.echo(f"{label:<10} {count}")
+
+    run_plain(show)
+
+
+def summary_lines(statuses: Counter[str], reasons: Counter[str]) -> list[tuple[str, str]]:
+    """``status``'s table: done, failed (by reason), pending; the rest as they are."""
+    failed = statuses.get("failed", 0)
+    detail = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items()))
+    lines = [
+        ("converted", str(statuses.get("converted", 0) + statuses.get("reused", 0))),
+        ("failed", f"{failed}" + (f" ({detail})" if detail else "")),
+        ("pending", str(statuses.get("running", 0))),
+    ]
+    if statuses.get("moved"):
+        lines.append(("moved", str(statuses["moved"])))
+    return lines
+
+
+@cli.command()
+def doctor() -> None:
+    """Show the programs and language packs scan2pdf uses; exit 3 if one is missing."""
+    missing = False
+    for program in PROGRAMS:
+        version = program_version(program.name)
+        state = version or ("MISSING" if program.required else "not installed")
+        click.echo(f"{program.name:<10} {state:<14} {program.purpose}")
+        missing |= program.required and version is None
+    languages = installed_languages()
+    click.echo(f"{'languages':<10} {' '.join(languages) or 'NONE'}")
+    if not languages or "eng" not in languages:
+        missing = True
+    if missing:
+        click.echo("Something required is missing; see the README's set-up command.", err=True)
+        sys.exit(int(ExitCode.MISSING_DEPENDENCY))
+
+
+def main() -> None:
+    cli()

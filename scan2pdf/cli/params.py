@@ -1,0 +1,108 @@
+"""Option groups built from ``Options`` (defaults, ranges, choices and help live there).
+
+- ``conversion_options``: what the output looks like; convert and watch.
+- ``run_options``: how a run goes and what it tells; convert, retry and watch.
+
+Every option can also come from the environment: SCAN2PDF_<COMMAND>_<OPTION>, e.g.
+SCAN2PDF_WATCH_LANGUAGE=eng+spa (Click's ``auto_envvar_prefix``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import MISSING, Field, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from scan2pdf.core.options import Options, option_flag
+
+F = TypeVar("F", bound=Callable[..., Any])
+Decorator = Callable[[F], F]
+
+# Short spellings (DESIGN.md, "CLI contract").
+_SHORT = {"languages": "-l", "jobs": "-j"}
+# Fields whose option is spelled otherwise (also in SCAN2PDF_<COMMAND>_LANGUAGE).
+_SPELLED = {"languages": "language"}
+
+
+def _apply(func: F, decorators: list[Decorator[F]]) -> F:
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def _from_field(f: Field[Any]) -> Decorator[Any]:
+    meta, default = f.metadata, f.default
+    param = _SPELLED.get(f.name, f.name)
+    names = [n for n in (_SHORT.get(f.name), option_flag(param)) if n]
+    kwargs: dict[str, Any] = {"help": meta["help"], "show_default": default is not None}
+    if f.name == "languages":
+        kwargs.update(default="+".join(Options().languages), metavar="LANGS")
+    elif isinstance(default, bool):
+        kwargs.update(is_flag=True, default=default, show_default=False)
+    elif meta["choices"] is not None:
+        kwargs.update(type=click.Choice(meta["choices"]), default=default)
+    elif isinstance(default, float):
+        kwargs.update(
+            type=click.FloatRange(meta["low"], meta["high"], min_open=meta["low_open"]),
+            default=default,
+        )
+    else:  # an int, or None for "decided at run time" (jobs)
+        kwargs.update(type=click.IntRange(meta["low"], meta["high"]), default=default)
+    return click.option(*names, param, **kwargs)
+
+
+def _group(name: str) -> list[Decorator[Any]]:
+    return [
+        _from_field(f)
+        for f in fields(Options)
+        if f.metadata.get("group") == name and f.default is not MISSING
+    ]
+
+
+def conversion_options(func: F) -> F:
+    """What the output looks like: shared by convert and watch (DESIGN.md, CLI contract)."""
+    output = click.option(
+        "-o",
+        "--output",
+        required=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Output folder; the input tree is mirrored inside it.",
+    )
+    return _apply(func, [output, *_group("conversion")])
+
+
+def run_options(func: F) -> F:
+    """How a run goes and what it tells: shared by convert, retry and watch."""
+    return _apply(
+        func,
+        [
+            *_group("run"),
+            click.option(
+                "--report",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Write a JSON Lines report, one object per input.",
+            ),
+            click.option(
+                "--journal",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="The run's journal (SQLite). Default: OUTDIR/.scan2pdf/journal.sqlite.",
+            ),
+            click.option(
+                "--failed",
+                type=click.Path(file_okay=False, path_type=Path),
+                help="Copy each failed input here, mirrored, with NAME.error.json beside it.",
+            ),
+            click.option("-q", "--quiet", is_flag=True, help="Print failures only."),
+            click.option("-v", "--verbose", count=True, help="Print details of each file."),
+        ],
+    )
+
+
+def build_options(values: dict[str, Any]) -> Options:
+    """``Options`` from the parsed command line (the language spec split here)."""
+    values = dict(values)
+    values["languages"] = Options.parse_languages(values.pop("language"))
+    return Options(**values)  # UsageError (exit 2) for values Click's types let through

@@ -1,0 +1,1 @@
+"""The library core: options, inputs and identity, naming, discovery, resume, pipeline, report."""

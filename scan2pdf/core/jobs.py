@@ -1,0 +1,85 @@
+"""What flows through the engine: inputs from a feed, jobs for an executor, their outcomes.
+
+An input has three things kept apart:
+
+- its **identity**: what the journal, the report, notes and ``.error.json`` speak of. For a
+  file under an INPUT it is the file's absolute path; in watch, the absolute path where it
+  was dropped in the inbox (never the claim it is read from); later, an archive member as
+  ``archive.zip!/member``;
+- the **path its bytes are read from** (``source``): the file itself, a claim, a scratch
+  copy;
+- its **content hash**, which the pipeline takes (``Job.content``).
+
+Feeds yield ``Input``; the pipeline names its outputs (``core/naming.py``), decides with
+the journal whether it needs work, and hands a ``Job`` to an executor, which answers with
+an ``Outcome``. An outcome carries its output files as paths on storage the coordinator
+can read (a local worker's scratch) or as bytes (a worker on another machine).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from scan2pdf.core.options import Options
+    from scan2pdf.core.report import FileResult
+
+Kind = Literal["pdf", "image", "unsupported", "unreadable"]
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """How much OCR an input is, guessed from headers alone (``core/workload.py``)."""
+
+    pages: int = 1
+    mpixels: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """One input as a feed finds it, before it is named or looked up in the journal."""
+
+    identity: str
+    source: Path
+    kind: Kind
+    # Where its outputs go, relative to OUTDIR, and the file name they are named after
+    # (``scan.tif`` gives ``scan.pdf``, or ``scan.tif.pdf`` when that is taken).
+    folder: PurePath
+    name: str
+    work: Work = field(default_factory=Work)
+    # Options for this input alone (retry runs each failure with the options it had);
+    # None: the run's.
+    options: Options | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One input the pipeline decided to convert, with its final output paths."""
+
+    identity: str
+    source: Path
+    kind: Kind
+    pdf: Path
+    txt: Path
+    options: Options
+    # Position in the run, unique: executors and the journal's in-flight rows key on it.
+    index: int = 0
+    work: Work = field(default_factory=Work)
+
+
+# An output file as a worker hands it back: a path the coordinator can read, or its bytes.
+Artifact = Path | bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A worker's answer: the result and, for a success, the two output files."""
+
+    result: FileResult
+    pdf: Artifact | None = None
+    txt: Artifact | None = None
+    # A local worker's folder to remove once the outputs are published.
+    scratch: Path | None = None
+    index: int = 0

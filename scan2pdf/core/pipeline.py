@@ -1,0 +1,294 @@
+"""The engine every front end feeds: convert, retry, watch and the Python API.
+
+A ``Pipeline`` takes a ``Feed`` of inputs and yields one ``FileResult`` per input as it
+finishes. It owns what a run writes - the journal, the report file (opened once per run),
+the staging folder and publishing - and is the only writer of OUTDIR and the journal.
+Per-file work goes to an ``Executor`` (``execution/protocol.py``): the local process pool
+unless another is given.
+
+Stopping: ``stop`` (a ``threading.Event``; SIGINT and SIGTERM set it, ``core/stopping.py``)
+is looked at between files. Publishing a pair and journalling it are never split; in-flight
+work is stopped at once; the run ends with KeyboardInterrupt and ``report.interrupted``.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import os
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from scan2pdf.core.jobs import Input, Job, Outcome
+from scan2pdf.core.options import Options
+from scan2pdf.core.report import FileResult, Report
+from scan2pdf.core.resume import ContentKey, Deferred, FeedTraits, Planned, Triage, disk_full
+from scan2pdf.core.stopping import stop_on_signals
+from scan2pdf.errors import DiskFullError, location_error
+from scan2pdf.execution.local import LocalExecutor, cpu_budget
+from scan2pdf.execution.protocol import Executor
+from scan2pdf.state.failures import keep_failed_input, prepare_failed_dir
+from scan2pdf.state.journal import Journal, default_path
+from scan2pdf.state.publish import publish_pair
+from scan2pdf.state.scratch import new_scratch
+
+ResultCallback = Callable[[FileResult], None]
+# How long the loop waits for an outcome before it looks at the feed and ``stop`` again.
+_COLLECT_TIMEOUT = 0.25
+
+
+@dataclass(frozen=True)
+class Feed:
+    """Inputs (None: nothing right now, ask again) and what may be assumed about them."""
+
+    inputs: Iterable[Input | None]
+    traits: FeedTraits = field(default_factory=FeedTraits)
+
+
+@dataclass(frozen=True, slots=True)
+class _Flight:
+    job: Job
+    row: int
+    key: ContentKey
+
+
+class Pipeline:
+    """One run into one output folder. See the module docstring."""
+
+    def __init__(
+        self,
+        outdir: Path | str,
+        options: Options | None = None,
+        *,
+        journal_path: Path | None = None,
+        report_path: Path | None = None,
+        append_report: bool = False,
+        failed_dir: Path | None = None,
+        executor: Executor | None = None,
+        stop: threading.Event | None = None,
+        on_conflict: str = "suffix",
+        on_result: ResultCallback | None = None,
+        report: Report | None = None,
+    ) -> None:
+        # Absolute: the journal names outputs, and a later run may start elsewhere.
+        self.outdir = Path(os.path.abspath(outdir))
+        self.options = options or Options()
+        self.journal_path = journal_path or default_path(self.outdir)
+        self.report_path = report_path
+        self.append_report = append_report
+        self.failed_dir = failed_dir
+        self.on_conflict = on_conflict
+        self.on_result = on_result
+        self.report = report if report is not None else Report()
+        self._executor = executor
+        # Without a caller's event, this run installs its own Ctrl-C handler.
+        self._own_stop = stop is None
+        self.stop = stop or threading.Event()
+        self._staging: Path | None = None
+
+    def convert(self, feed: Feed) -> Report:
+        """Run ``feed`` to its end; return the report."""
+        for _ in self.run(feed):
+            pass
+        return self.report
+
+    def run(self, feed: Feed) -> Iterator[FileResult]:
+        """Yield each input's result as it finishes (see the module docstring)."""
+        report = self.report
+        started = time.monotonic()
+        executor = self._executor
+        scratch: Path | None = None
+        journal: Journal | None = None
+        with ExitStack() as stack:
+            if self._own_stop:
+                # Only Ctrl-C: a library does not take SIGTERM from the program it runs in.
+                stack.enter_context(stop_on_signals(self.stop, (signal.SIGINT,)))
+            try:
+                if executor is None:
+                    # Made first: it starts the forkserver (unless launch.py already did),
+                    # which imports OCRmyPDF while discovery runs.
+                    scratch = new_scratch()
+                    executor = LocalExecutor(self.options.jobs or cpu_budget(), scratch)
+                inputs = iter(feed.inputs)
+                if not feed.traits.drops:
+                    # An empty input, or one that fails at once, leaves no journal behind.
+                    first = next(inputs, None)
+                    if first is None:
+                        return
+                    inputs = itertools.chain((first,), inputs)
+                if self.stop.is_set():
+                    raise KeyboardInterrupt  # stopped before anything was written
+                journal = self._open_locations()
+                assert self._staging is not None
+                triage = Triage(journal, self.outdir, self._staging, feed.traits, self.on_conflict)
+                yield from self._loop(inputs, triage, journal, executor)
+            except KeyboardInterrupt:
+                report.interrupted = True
+                raise
+            finally:
+                if executor is not None:
+                    executor.close()
+                if scratch is not None:
+                    shutil.rmtree(scratch, ignore_errors=True)
+                if self._staging is not None:
+                    shutil.rmtree(self._staging, ignore_errors=True)
+                    self._staging = None
+                report.seconds += time.monotonic() - started
+                report.close()
+                if journal is not None:
+                    journal.close()
+
+    # ---- inside ---------------------------------------------------------------------------
+
+    def _open_locations(self) -> Journal:
+        """OUTDIR, staging, --failed, --report and the journal; LocationError if one fails."""
+        try:
+            self.outdir.mkdir(parents=True, exist_ok=True)
+            self._staging = new_scratch(under=self.outdir / ".scan2pdf" / "staging")
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise disk_full(exc) from exc
+            raise location_error(
+                "the output folder", self.outdir, exc, "Choose one this user may write, with -o."
+            ) from exc
+        if self.failed_dir is not None:
+            prepare_failed_dir(self.failed_dir)
+        if self.report_path is not None:
+            self.report.open_sink(self.report_path, append=self.append_report)
+        return Journal(self.journal_path)
+
+    def _loop(
+        self,
+        inputs: Iterator[Input | None],
+        triage: Triage,
+        journal: Journal,
+        executor: Executor,
+    ) -> Iterator[FileResult]:
+        flights: dict[int, _Flight] = {}
+        # Inputs waiting for a conversion of the same content to finish.
+        waiting: dict[ContentKey, list[Input]] = {}
+
+        def take(item: Input) -> Iterator[FileResult]:
+            decided = triage.decide(item, item.options or self.options)
+            if isinstance(decided, Planned):
+                job = decided.job
+                flights[job.index] = _Flight(job, decided.row, decided.key)
+                executor.submit(job)
+            elif isinstance(decided, Deferred):
+                waiting.setdefault(decided.key, []).append(item)
+            else:
+                yield self._emit(replace(decided, source=item.source))
+
+        exhausted = False
+        while True:
+            self._check_stop(executor)
+            idle = False
+            while not exhausted and executor.in_flight < executor.capacity:
+                try:
+                    item = next(inputs)
+                except StopIteration:
+                    exhausted = True
+                    break
+                if item is None:
+                    idle = True  # the feed has nothing right now
+                    break
+                yield from take(item)
+                self._check_stop(executor)
+            if not flights:
+                if exhausted:
+                    self._check_stop(executor)  # a feed that ended because of a stop
+                    return
+                continue  # an idle feed paces itself; go back to it
+            more_coming = not (exhausted or idle)
+            for outcome in executor.collect(_COLLECT_TIMEOUT, more_coming):
+                flight = flights.pop(outcome.index, None)
+                if flight is None:  # cancelled meanwhile
+                    _discard(outcome)
+                    continue
+                yield self._finish(outcome, flight, journal)
+                triage.landed(flight.key)
+                for item in waiting.pop(flight.key, []):
+                    yield from take(item)
+
+    def _check_stop(self, executor: Executor) -> None:
+        if self.stop.is_set():
+            executor.cancel()
+            raise KeyboardInterrupt
+
+    def _emit(self, result: FileResult) -> FileResult:
+        self.report.add(result)
+        if self.on_result is not None:
+            self.on_result(result)
+        return result
+
+    def _finish(self, outcome: Outcome, flight: _Flight, journal: Journal) -> FileResult:
+        """Publish the outputs, then journal the result: never one without the other."""
+        job = flight.job
+        result = replace(outcome.result, source=job.source)
+        try:
+            if result.reason == DiskFullError.reason:
+                raise DiskFullError(result.message or "No space left on the device.")
+            if outcome.pdf is not None and outcome.txt is not None:
+                try:
+                    publish_pair(outcome.pdf, outcome.txt, job.pdf, job.txt, self._staging)
+                except OSError as exc:
+                    if exc.errno == errno.ENOSPC:
+                        raise disk_full(exc) from exc
+                    result = FileResult(
+                        result.input,
+                        "failed",
+                        "write_error",
+                        f"Cannot write the output ({exc.strerror or exc}). "
+                        "Check the permissions of the output folder.",
+                        seconds=result.seconds,
+                        source=job.source,
+                    )
+        except DiskFullError as exc:
+            # Left as "running" in the journal: the next run does it again.
+            self._emit(
+                FileResult(
+                    result.input,
+                    "failed",
+                    exc.reason,
+                    exc.message,
+                    seconds=result.seconds,
+                    source=job.source,
+                )
+            )
+            raise
+        finally:
+            _discard(outcome)
+        journal.finished(
+            flight.row, result.status, result.reason, result.message, result.pages, result.ocr_pages
+        )
+        if result.status == "failed" and self.failed_dir is not None:
+            result = self._keep_failed(result, job, journal)
+        return self._emit(result)
+
+    def _keep_failed(self, result: FileResult, job: Job, journal: Journal) -> FileResult:
+        entry = journal.latest(job.identity)
+        try:
+            rel = job.pdf.parent.relative_to(self.outdir)
+        except ValueError:
+            rel = Path()
+        try:
+            keep_failed_input(
+                result, job.source, rel, self.failed_dir or Path(), entry.attempts if entry else 1
+            )
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise disk_full(exc) from exc
+            note = f"could not be copied to --failed ({exc.strerror or exc})"
+            return replace(result, notes=(*result.notes, note))
+        return result
+
+
+def _discard(outcome: Outcome) -> None:
+    if outcome.scratch is not None:
+        shutil.rmtree(outcome.scratch, ignore_errors=True)

@@ -1,0 +1,260 @@
+"""What an input needs, decided with the journal before any worker sees it.
+
+For each ``Input`` a feed yields, one of:
+
+- **report it at once**: not a scan (``unsupported``), cannot be read, or up to date (the
+  same file with the same options was converted and both outputs are still there: a
+  ``stat`` for files of a tree, the content hash for a new drop in watch);
+- **reuse** the outputs of identical content converted before under another identity:
+  copied, never OCRed again. In convert, when the rename is evident (the earlier input's
+  path is gone and lay under one of this run's INPUT folders), they are moved instead,
+  and the earlier input is recorded as ``moved``. Outputs are never moved in watch;
+- **convert** it: a ``Job`` with its output names (``core/naming.py``) and journal row.
+
+Which journal row an input is recorded in: a file of a tree keeps its row across runs (it
+is the same input, whose content may change); in watch, a name dropped again where an
+input was converted is a new input with a new row, whose outputs get a name of their own.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+
+from scan2pdf.core.jobs import Input, Job
+from scan2pdf.core.naming import assign, natural_name, sidecar_of
+from scan2pdf.core.options import Options
+from scan2pdf.core.report import FileResult, failed
+from scan2pdf.errors import DiskFullError, UnreadableInputError
+from scan2pdf.state.journal import Entry, Journal, Seen, content_hash
+from scan2pdf.state.publish import is_up_to_date, publish_pair
+
+UNSUPPORTED_MESSAGE = "Not a PDF or an image that Pillow can open, so there is nothing to convert."
+UP_TO_DATE_MESSAGE = "Already converted from this content with these options; --force redoes it."
+NAME_TAKEN_MESSAGE = (
+    "Another input's outputs already have this name, and --on-conflict skip leaves it alone; "
+    "rename the file, or use --on-conflict suffix."
+)
+ON_CONFLICT = ("suffix", "overwrite", "skip")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedTraits:
+    """What the pipeline may assume about where inputs come from."""
+
+    # A rename is evident for an earlier input that lay under one of these and is gone.
+    roots: tuple[Path, ...] = ()
+    # Each input is a new drop (watch): a name used before is another input's, a file
+    # already at an output path is someone else's, and an old mtime proves nothing.
+    drops: bool = False
+
+
+# Content hash and options fingerprint: what makes two inputs' outputs the same.
+ContentKey = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A job to run, and the journal row it is recorded in."""
+
+    job: Job
+    row: int
+    key: ContentKey
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """The same content with the same options is being converted right now: decide again
+    once that is done (its outputs are then copied instead of OCRing it twice)."""
+
+    key: ContentKey
+
+
+class Triage:
+    def __init__(
+        self,
+        journal: Journal,
+        outdir: Path,
+        staging: Path,
+        traits: FeedTraits,
+        on_conflict: str = "suffix",
+    ) -> None:
+        self.journal = journal
+        self.outdir = outdir
+        self.staging = staging
+        self.traits = traits
+        self.on_conflict = on_conflict
+        self._counter = itertools.count()
+        self._fingerprints: dict[Options, str] = {}
+        self._converting: set[ContentKey] = set()
+
+    def fingerprint(self, options: Options) -> str:
+        known = self._fingerprints.get(options)
+        if known is None:
+            known = self._fingerprints[options] = options.fingerprint()
+            self.journal.remember_options(known, options.to_dict())
+        return known
+
+    def landed(self, key: ContentKey) -> None:
+        """The job converting ``key`` is over (converted or not)."""
+        self._converting.discard(key)
+
+    def decide(self, item: Input, options: Options) -> FileResult | Planned | Deferred:
+        if item.kind == "unsupported":
+            return FileResult(Path(item.identity), "skipped", "unsupported", UNSUPPORTED_MESSAGE)
+        if item.kind == "unreadable":
+            return failed(item.identity, UnreadableInputError("The file cannot be read."))
+        try:
+            seen = Seen.of(item.source)
+            return self._decide(item, options, seen)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise disk_full(exc) from exc
+            why = f" ({exc.strerror})" if exc.strerror else ""
+            return failed(item.identity, UnreadableInputError(f"The file cannot be read{why}."))
+
+    def _decide(self, item: Input, options: Options, seen: Seen) -> FileResult | Planned | Deferred:
+        fingerprint = self.fingerprint(options)
+        latest = self.journal.latest(item.identity)
+        folder = self.outdir / item.folder
+        content: str | None = None
+        if self.traits.drops:
+            content = content_hash(item.source)
+            if (
+                not options.force
+                and latest is not None
+                and latest.done
+                and (latest.content, latest.fingerprint) == (content, fingerprint)
+            ):
+                self.journal.seen_again(latest.id, seen)  # the same file, dropped again
+                return _up_to_date(item, latest)
+            # Its own row only while that row never produced outputs (it failed, or was
+            # interrupted); after a conversion the name holds a new input.
+            own = latest if latest is not None and latest.status in ("failed", "running") else None
+        else:
+            own = latest
+        pdf = self._name(item, folder, own)
+        if pdf is None:
+            return FileResult(Path(item.identity), "skipped", "name_taken", NAME_TAKEN_MESSAGE)
+        txt = sidecar_of(pdf)
+        if not options.force and not self.traits.drops:
+            if own is None and is_up_to_date(item.source, pdf, txt):
+                # Outputs from before the journal: adopted, so the names stay this input's.
+                row = self.journal.started(None, item.identity, seen, None, fingerprint, pdf, txt)
+                self.journal.finished(row, "converted", None, None)
+                return _up_to_date(item, None, pdf)
+            if (
+                own is not None
+                and own.done
+                and own.seen == seen
+                and own.fingerprint == fingerprint
+                and own.output == str(pdf)
+            ):
+                return _up_to_date(item, own)
+        if content is None:
+            content = content_hash(item.source)
+        job = Job(
+            item.identity, item.source, item.kind, pdf, txt, options, next(self._counter), item.work
+        )
+        key = (content, fingerprint)
+        if not options.force:
+            reused = self._reuse(job, own, seen, content, fingerprint)
+            if reused is not None:
+                return reused
+            if key in self._converting:
+                return Deferred(key)
+        self._converting.add(key)
+        row = self.journal.started(
+            own.id if own else None, item.identity, seen, content, fingerprint, pdf, txt
+        )
+        return Planned(job, row, key)
+
+    def _name(self, item: Input, folder: Path, own: Entry | None) -> Path | None:
+        """Output path by the one rule; None when --on-conflict skip says to leave it."""
+        own_row = own.id if own is not None else None
+
+        def taken(pdf: Path) -> bool:
+            holder = self.journal.owner(pdf)
+            if holder is not None:
+                return holder.id != own_row
+            # Not in the journal: in watch, a file already there is someone else's.
+            return self.traits.drops and (pdf.exists() or sidecar_of(pdf).exists())
+
+        natural = folder / natural_name(item.name)
+        if self.traits.drops and self.on_conflict != "suffix" and taken(natural):
+            if self.on_conflict == "skip":
+                return None
+            holder = self.journal.owner(natural)  # overwrite: the earlier input loses them
+            if holder is not None:
+                self.journal.retire(holder.id, "replaced", f"outputs replaced by {item.identity}")
+            return natural
+        return assign(folder, item.name, taken, item.source)
+
+    def _reuse(
+        self, job: Job, own: Entry | None, seen: Seen, content: str, fingerprint: str
+    ) -> FileResult | None:
+        """Same content and options converted before: its outputs, not OCR again."""
+        twin = self.journal.converted_twin(content, fingerprint)
+        if twin is None:
+            return None
+        assert twin.output is not None and twin.sidecar is not None
+        old_pdf, old_txt = Path(twin.output), Path(twin.sidecar)
+        if own is not None and twin.id == own.id:
+            if old_pdf != job.pdf:
+                return None  # its own outputs under another name: convert it afresh
+            self.journal.seen_again(own.id, seen)  # touched, not changed
+            return _up_to_date(job, own)
+        moved = self._rename_evident(twin)
+        try:
+            job.pdf.parent.mkdir(parents=True, exist_ok=True)
+            if moved:  # the input was renamed or moved: its outputs follow it
+                old_txt.replace(job.txt)
+                old_pdf.replace(job.pdf)
+            else:  # a second copy of the same scan: a second copy of its outputs
+                publish_pair(old_pdf, old_txt, job.pdf, job.txt, self.staging)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise disk_full(exc) from exc
+            return None  # could not reuse: convert it instead
+        row = self.journal.started(
+            own.id if own else None, job.identity, seen, content, fingerprint, job.pdf, job.txt
+        )
+        self.journal.finished(row, "reused", None, None, twin.pages, twin.ocr_pages)
+        if moved:
+            self.journal.retire(twin.id, "moved", f"now {job.identity}")
+        how = "moved" if moved else "copied"
+        return FileResult(
+            Path(job.identity),
+            "converted",
+            output=job.pdf,
+            sidecar=job.txt,
+            pages=twin.pages,
+            ocr_pages=0,
+            notes=(
+                f"same content as {twin.identity}, converted before: "
+                f"its outputs were {how}, not OCRed again",
+            ),
+        )
+
+    def _rename_evident(self, twin: Entry) -> bool:
+        if self.traits.drops or not self.traits.roots:
+            return False
+        earlier = Path(twin.identity)
+        if earlier.exists():
+            return False
+        return any(root == earlier or root in earlier.parents for root in self.traits.roots)
+
+
+def _up_to_date(item: Input | Job, entry: Entry | None, pdf: Path | None = None) -> FileResult:
+    output = Path(entry.output) if entry and entry.output else pdf
+    sidecar = Path(entry.sidecar) if entry and entry.sidecar else (sidecar_of(pdf) if pdf else None)
+    return FileResult(
+        Path(item.identity), "skipped", "up_to_date", UP_TO_DATE_MESSAGE, output, sidecar
+    )
+
+
+def disk_full(exc: OSError) -> DiskFullError:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return DiskFullError(f"No space left on the device{where}.")

@@ -1,0 +1,1 @@
+"""Where per-file work runs: the executor protocol and the local process pool."""

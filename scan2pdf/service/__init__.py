@@ -1,0 +1,1 @@
+"""The hot-folder service: inbox scanning and settling, claims, disposal of originals."""

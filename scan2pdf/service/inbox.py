@@ -1,0 +1,159 @@
+"""Finding files in the inbox and telling when one is whole enough to take.
+
+Files are found by scans and native file events; a file is taken only once its size and
+mtime have not changed for ``settle`` seconds and it parses (a PDF opens, an image decodes
+every frame). A file that stays still but never parses is taken after ``give_up`` seconds,
+and fails with its reason. Hidden, temporary and system files, special files and
+symlinks that lead out of the inbox are never taken.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, ImageSequence
+
+from scan2pdf.core.discover import is_ignored, sniff
+
+# Names that tools give files while they are still being written.
+_TEMPORARY_SUFFIXES = (
+    ".part",
+    ".partial",
+    ".tmp",
+    ".temp",
+    ".crdownload",
+    ".download",
+    ".swp",
+    "~",
+)
+# Where inotify sees only this machine's own writes: files dropped by other hosts (a copier
+# writing to the share) make no events, so such inboxes are polled.
+NETWORK_FILESYSTEMS = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "fuse.sshfs",
+        "9p",
+        "afs",
+        "ceph",
+        "glusterfs",
+        "davfs",
+        "fuse.rclone",
+    }
+)
+
+
+def filesystem_type(path: Path) -> str | None:
+    """The type of the filesystem holding ``path`` (from /proc/self/mounts), if known."""
+    try:
+        mounts = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return None
+    real, best, kind = path.resolve(), -1, None
+    for line in mounts:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = Path(fields[1].replace("\\040", " "))
+        if (real == point or point in real.parents) and len(point.parts) > best:
+            best, kind = len(point.parts), fields[2]
+    return kind
+
+
+def is_temporary(name: str) -> bool:
+    return is_ignored(name) or name.lower().endswith(_TEMPORARY_SUFFIXES)
+
+
+def scan(inbox: Path) -> Iterator[Path]:
+    """Every file in the inbox that could be a scan, without following links out of it."""
+    stack = [inbox]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if is_temporary(entry.name):
+                continue
+            path = Path(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(path)
+            elif takeable(path, inbox):
+                yield path
+
+
+def takeable(path: Path, inbox: Path) -> bool:
+    """A regular file, or a symlink to one inside the inbox (never FIFOs, devices...)."""
+    try:
+        if path.is_symlink() and inbox.resolve() not in path.resolve().parents:
+            return False
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+@dataclass
+class _Still:
+    size: int
+    mtime_ns: int
+    since: float
+
+
+@dataclass
+class Settler:
+    """Remembers when each pending file last changed; says when it has been still long enough."""
+
+    settle: float
+    give_up: float
+    clock: Callable[[], float] = time.monotonic
+    _files: dict[Path, _Still] = field(default_factory=dict)
+
+    def observe(self, path: Path, size: int, mtime_ns: int) -> float:
+        """Record what the file looks like now; return for how long it has looked so."""
+        now = self.clock()
+        still = self._files.get(path)
+        if still is None or (still.size, still.mtime_ns) != (size, mtime_ns):
+            self._files[path] = still = _Still(size, mtime_ns, now)
+        return now - still.since
+
+    def forget(self, path: Path) -> None:
+        self._files.pop(path, None)
+
+    def pending(self) -> list[Path]:
+        return list(self._files)
+
+    def ready(self, path: Path, still_for: float, parses: Callable[[], bool]) -> bool:
+        if still_for < self.settle:
+            return False
+        return still_for >= self.give_up or parses()
+
+
+def parses(path: Path) -> bool:
+    """A PDF opens; an image decodes, every frame. False while a file is still incomplete."""
+    kind = sniff(path)
+    try:
+        if kind == "pdf":
+            import pikepdf  # only once a PDF is dropped: the service starts lighter
+
+            with pikepdf.open(path) as pdf:
+                return len(pdf.pages) > 0
+        if kind == "image":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with Image.open(path) as image:
+                    for frame in ImageSequence.Iterator(image):
+                        frame.load()
+            return True
+    except Exception:
+        return False
+    return True  # not a scan at all: nothing to wait for; it is reported as unsupported

@@ -1,0 +1,1 @@
+"""What a run keeps on disk: the journal, published outputs, the failure folder, scratch."""

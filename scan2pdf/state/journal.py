@@ -1,0 +1,323 @@
+"""The durable memory of an output folder: what was converted, from which content, how.
+
+An SQLite database (default ``<OUTDIR>/.scan2pdf/journal.sqlite``) in WAL mode, written by
+the coordinator alone. Every state change is one autocommitted statement, so a kill -9 at
+any moment leaves the journal as it was after the last complete change; SQLite's WAL makes
+that so against a killed process (not a lost disk cache: synchronous=NORMAL). The schema
+and its versions are in ``migrations.py``.
+
+- ``files``: one row per input: its identity (``core/jobs.py``), the cheap fingerprint of
+  the file as last seen (size, mtime, inode), its content hash, the fingerprint of the
+  options that shaped its output, its status (``running`` means in flight, or
+  interrupted: it is redone), reason, message, attempts, output paths and page counts.
+- ``events``: one row per finished attempt, never updated: the history that shows no
+  content was converted twice with the same options.
+- ``settings``: the options behind each fingerprint, so ``retry`` can run them again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scan2pdf.errors import DiskFullError, LocationError, location_error
+from scan2pdf.state import migrations
+
+# How long a statement waits for a lock another program holds on the journal. Only
+# scan2pdf's coordinator writes it, so a lock that outlasts this is not ours to wait for.
+_BUSY_TIMEOUT = 5.0
+# Statuses of rows whose output paths no longer belong to them.
+_RETIRED = ("moved", "replaced")
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """A file's cheap identity: if all three match, its content is taken as unchanged."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: Path) -> Seen:
+        st = path.stat()
+        return cls(st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: int
+    identity: str
+    seen: Seen
+    content: str | None
+    fingerprint: str | None
+    status: str
+    reason: str | None
+    message: str | None
+    attempts: int
+    output: str | None
+    sidecar: str | None
+    pages: int | None
+    ocr_pages: int | None
+
+    @property
+    def done(self) -> bool:
+        """Converted (or its outputs copied from a twin), and both outputs still there."""
+        return (
+            self.status in ("converted", "reused") and usable(self.output) and usable(self.sidecar)
+        )
+
+
+def content_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def default_path(outdir: Path) -> Path:
+    return outdir / ".scan2pdf" / "journal.sqlite"
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise location_error("the journal folder", path.parent, exc) from exc
+        try:
+            # Autocommit: every statement is its own transaction, durable when it returns.
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=_BUSY_TIMEOUT)
+        except sqlite3.Error as exc:
+            raise self._problem(exc) from exc
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            found = migrations.migrate(self._db)
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise self._problem(exc) from exc
+        if found > migrations.CURRENT:
+            self._db.close()
+            raise LocationError(
+                f"The journal '{path}' was written by a newer scan2pdf (schema {found}; this "
+                f"one reads up to {migrations.CURRENT}).",
+                "Upgrade scan2pdf, or give this run another --journal.",
+            )
+
+    @classmethod
+    def open_existing(cls, path: Path) -> Journal | None:
+        return cls(path) if path.exists() else None
+
+    def close(self) -> None:
+        self._db.close()
+
+    # ---- reading ---------------------------------------------------------------------
+
+    def latest(self, identity: str) -> Entry | None:
+        """The newest row for this identity (a hot folder may have had several inputs there)."""
+        return self._one(
+            f"SELECT {_COLUMNS} FROM files WHERE identity = ? ORDER BY id DESC", identity
+        )
+
+    def owner(self, output: Path) -> Entry | None:
+        """The input whose outputs are (or are to be) at ``output``."""
+        return self._one(
+            f"SELECT {_COLUMNS} FROM files WHERE output = ? AND status NOT IN {_RETIRED} "
+            "ORDER BY id DESC",
+            str(output),
+        )
+
+    def converted_twin(self, content: str, fingerprint: str) -> Entry | None:
+        """The newest input with this content and options whose outputs are still there."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM files WHERE content = ? AND fingerprint = ? "
+            "AND status IN ('converted', 'reused') ORDER BY updated DESC LIMIT 8",
+            (content, fingerprint),
+        )
+        return next((e for e in map(_entry, rows) if e.done), None)
+
+    def entries(self, status: str | None = None, reason: str | None = None) -> list[Entry]:
+        query, args = f"SELECT {_COLUMNS} FROM files WHERE 1=1", list[str]()
+        if status:
+            query, args = query + " AND status = ?", [*args, status]
+        if reason:
+            query, args = query + " AND reason = ?", [*args, reason]
+        return [_entry(row) for row in self._db.execute(query + " ORDER BY identity, id", args)]
+
+    def options_for(self, fingerprint: str) -> dict[str, object] | None:
+        row = self._db.execute(
+            "SELECT options FROM settings WHERE fingerprint = ?", (fingerprint,)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def summary(self) -> tuple[Counter[str], Counter[str]]:
+        """(count by status, failures by reason)."""
+        statuses: Counter[str] = Counter()
+        reasons: Counter[str] = Counter()
+        for status, reason, count in self._db.execute(
+            "SELECT status, reason, COUNT(*) FROM files GROUP BY status, reason"
+        ):
+            statuses[status] += count
+            if status == "failed":
+                reasons[reason or "unknown"] += count
+        return statuses, reasons
+
+    def conversions(self) -> Counter[tuple[str, str, str]]:
+        """How often each (identity, content, options) was converted, from the history."""
+        rows = self._db.execute(
+            "SELECT identity, content, fingerprint FROM events WHERE status = 'converted'"
+        )
+        return Counter((s, c, f) for s, c, f in rows)
+
+    def _one(self, sql: str, *args: object) -> Entry | None:
+        row = self._db.execute(sql + " LIMIT 1", args).fetchone()
+        return _entry(row) if row else None
+
+    # ---- writing ---------------------------------------------------------------------
+
+    def remember_options(self, fingerprint: str, options: dict[str, object]) -> None:
+        self._write(
+            "INSERT OR IGNORE INTO settings VALUES (?, ?)",
+            (fingerprint, json.dumps(options, sort_keys=True)),
+        )
+
+    def started(
+        self,
+        row: int | None,
+        identity: str,
+        seen: Seen,
+        content: str | None,
+        fingerprint: str,
+        output: Path,
+        sidecar: Path,
+    ) -> int:
+        """Record an attempt (a new row, or another attempt of ``row``); return the row id."""
+        now = time.time()
+        values = (identity, seen.size, seen.mtime_ns, seen.inode, content, fingerprint)
+        if row is None:
+            cursor = self._write(
+                "INSERT INTO files (identity, size, mtime_ns, inode, content, fingerprint, "
+                "status, attempts, output, sidecar, first_seen, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'running', 1, ?, ?, ?, ?)",
+                (*values, str(output), str(sidecar), now, now),
+            )
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+        self._write(
+            "UPDATE files SET identity = ?, size = ?, mtime_ns = ?, inode = ?, content = ?, "
+            "fingerprint = ?, status = 'running', reason = NULL, message = NULL, "
+            "attempts = attempts + 1, output = ?, sidecar = ?, updated = ? WHERE id = ?",
+            (*values, str(output), str(sidecar), now, row),
+        )
+        return row
+
+    def finished(
+        self,
+        row: int,
+        status: str,
+        reason: str | None,
+        message: str | None,
+        pages: int | None = None,
+        ocr_pages: int | None = None,
+    ) -> None:
+        now = time.time()
+        self._write(
+            "UPDATE files SET status = ?, reason = ?, message = ?, pages = ?, ocr_pages = ?, "
+            "updated = ? WHERE id = ?",
+            (status, reason, message, pages, ocr_pages, now, row),
+        )
+        self._event(row, status, reason, now)
+
+    def retire(self, row: int, status: str, message: str) -> None:
+        """The row's outputs now belong to another input (``moved``) or are gone."""
+        now = time.time()
+        self._write(
+            "UPDATE files SET status = ?, message = ?, output = NULL, sidecar = NULL, "
+            "updated = ? WHERE id = ?",
+            (status, message, now, row),
+        )
+        self._event(row, status, None, now)
+
+    def seen_again(self, row: int, seen: Seen) -> None:
+        """Same content under a new mtime (touched, copied back): remember the new identity."""
+        self._write(
+            "UPDATE files SET size = ?, mtime_ns = ?, inode = ?, updated = ? WHERE id = ?",
+            (seen.size, seen.mtime_ns, seen.inode, time.time(), row),
+        )
+
+    def _event(self, row: int, status: str, reason: str | None, at: float) -> None:
+        self._write(
+            "INSERT INTO events (file, identity, content, fingerprint, status, reason, at) "
+            "SELECT id, identity, content, fingerprint, ?, ?, ? FROM files WHERE id = ?",
+            (status, reason, at, row),
+        )
+
+    def _write(self, sql: str, args: tuple[object, ...]) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(sql, args)
+        except sqlite3.Error as exc:
+            raise self._problem(exc) from exc
+
+    def _problem(self, exc: sqlite3.Error) -> Exception:
+        """What an SQLite error means for the run: a full disk, or a journal it cannot use."""
+        text = str(exc).lower()
+        if "full" in text:
+            return DiskFullError(f"No space left on the device for the journal ({exc}).")
+        if "locked" in text or "busy" in text:
+            return LocationError(
+                f"The journal '{self.path}' is locked by another program.",
+                "Wait for it to finish (another scan2pdf on this OUTDIR?), or give this run "
+                "another --journal.",
+            )
+        if "not a database" in text or "malformed" in text or "corrupt" in text:
+            return LocationError(
+                f"The journal '{self.path}' is damaged ({exc}).",
+                "Move it aside and run again: outputs newer than their inputs are kept, "
+                "the rest is converted again.",
+            )
+        return LocationError(
+            f"Cannot use the journal '{self.path}' ({exc}).",
+            "Check that this user may write there, or give this run another --journal.",
+        )
+
+
+_COLUMNS = (
+    "id, identity, size, mtime_ns, inode, content, fingerprint, status, reason, message, "
+    "attempts, output, sidecar, pages, ocr_pages"
+)
+
+
+def _entry(row: Any) -> Entry:
+    """A ``files`` row (columns in ``_COLUMNS`` order) as an Entry."""
+    row_id, identity, size, mtime_ns, inode, *rest = row
+    content, fingerprint, status, reason, message, attempts, output, sidecar, pages, ocr = rest
+    return Entry(
+        row_id,
+        identity,
+        Seen(size or 0, mtime_ns or 0, inode or 0),
+        content,
+        fingerprint,
+        status,
+        reason,
+        message,
+        attempts or 0,
+        output,
+        sidecar,
+        pages,
+        ocr,
+    )
+
+
+def usable(path: str | None) -> bool:
+    """An output recorded in the journal that is still there."""
+    return path is not None and os.path.exists(path)

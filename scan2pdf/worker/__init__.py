@@ -1,0 +1,1 @@
+"""Everything that runs next to OCRmyPDF, inside a worker process."""
