@@ -1,0 +1,126 @@
+"""The hot folder on the one engine, fast: a real Watcher with a scripted event source and
+OCRmyPDF's null OCR engine. No input's outputs are ever moved or replaced by another's."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from scan2pdf.state.journal import Journal, default_path
+
+from .engine_helpers import ScriptedWatch, scan
+from .helpers import outputs, pdf_pages
+
+
+def folders(tmp_path: Path) -> tuple[Path, Path]:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    return inbox, out
+
+
+def pdfs(out: Path) -> dict[str, int]:
+    return {str(p.relative_to(out)): pdf_pages(p) for p in outputs(out) if p.suffix == ".pdf"}
+
+
+def test_a_copy_under_another_name_keeps_the_first_output(tmp_path: Path) -> None:
+    inbox, out = folders(tmp_path)
+    with ScriptedWatch(inbox, out) as watch:
+        first = scan(inbox / "first.tif", pages=2, shade=3)
+        watch.drop(first)
+        (done,) = watch.wait(1)
+        assert done.status == "converted"
+        copy = inbox / "again.tif"
+        shutil.copy(inbox / ".scan2pdf" / "done" / "first.tif", copy)
+        watch.drop(copy)
+        (reused,) = watch.wait(1)
+    assert reused.status == "converted" and "copied" in reused.notes[0]
+    assert pdfs(out) == {"first.pdf": 2, "again.pdf": 2}  # the first is still there
+
+
+def test_three_copies_of_each_file_give_every_input_its_own_pdf(tmp_path: Path) -> None:
+    inbox, out = folders(tmp_path)
+    originals = [scan(tmp_path / "src" / f"doc{n}.png", pages=1, shade=n) for n in range(4)]
+    for copy in range(3):
+        for original in originals:
+            shutil.copy(original, inbox / f"{original.stem}-copy{copy}.png")
+    with ScriptedWatch(inbox, out) as watch:
+        results = watch.wait(12)
+    assert {r.status for r in results} == {"converted"}
+    assert len(pdfs(out)) == 12
+    assert len(list((inbox / ".scan2pdf" / "done").iterdir())) == 12
+    conversions = Journal(default_path(out)).conversions()
+    assert sum(conversions.values()) == 4  # each content OCRed once; the rest copied
+
+
+def test_same_stem_and_a_restarted_counter_never_replace_an_output(tmp_path: Path) -> None:
+    inbox, out = folders(tmp_path)
+    with ScriptedWatch(inbox, out, report_path=tmp_path / "report.jsonl") as watch:
+        watch.drop(
+            scan(inbox / "scan.png", pages=1, shade=1), scan(inbox / "scan.tif", pages=2, shade=2)
+        )
+        watch.wait(2)
+        # The scanner's counter restarts: the same name again, new content.
+        watch.drop(scan(inbox / "scan.png", pages=3, shade=5))
+        (later,) = watch.wait(1)
+    assert later.status == "converted"
+    assert pdfs(out) == {"scan.pdf": 1, "scan.tif.pdf": 2, "scan.png.pdf": 3}
+    lines = [json.loads(x) for x in (tmp_path / "report.jsonl").read_text().splitlines()]
+    assert [line["input"] for line in lines].count(str(inbox / "scan.png")) == 2
+    assert all(".scan2pdf/claims" not in line["input"] for line in lines)
+    done = sorted(p.name for p in (inbox / ".scan2pdf" / "done").iterdir())
+    assert done == ["scan-2.png", "scan.png", "scan.tif"]  # every original kept
+
+
+def test_the_same_file_dropped_twice_is_up_to_date(tmp_path: Path) -> None:
+    inbox, out = folders(tmp_path)
+    with ScriptedWatch(inbox, out) as watch:
+        watch.drop(scan(inbox / "same.png", shade=4))
+        watch.wait(1)
+        shutil.copy(inbox / ".scan2pdf" / "done" / "same.png", inbox / "same.png")
+        watch.drop(inbox / "same.png")
+        (again,) = watch.wait(1)
+    assert (again.status, again.reason) == ("skipped", "up_to_date")
+    assert pdfs(out) == {"same.pdf": 1}
+    assert sorted(p.name for p in (inbox / ".scan2pdf" / "done").iterdir()) == [
+        "same-2.png",
+        "same.png",
+    ]
+
+
+def test_on_conflict_skip_leaves_the_file_in_the_failed_folder(tmp_path: Path) -> None:
+    inbox, out = folders(tmp_path)
+    with ScriptedWatch(inbox, out, on_conflict="skip") as watch:
+        watch.drop(scan(inbox / "a.png", shade=1))
+        watch.wait(1)
+        watch.drop(scan(inbox / "a.png", pages=2, shade=2))
+        (skipped,) = watch.wait(1)
+    assert (skipped.status, skipped.reason) == ("skipped", "name_taken")
+    assert pdfs(out) == {"a.pdf": 1}
+    failed = inbox / ".scan2pdf" / "failed"
+    error = json.loads((failed / "a.png.error.json").read_text())
+    assert (error["input"], error["reason"]) == (str(inbox / "a.png"), "name_taken")
+
+
+def test_on_conflict_overwrite_replaces_and_says_so_in_the_journal(tmp_path: Path) -> None:
+    inbox, out = folders(tmp_path)
+    with ScriptedWatch(inbox, out, on_conflict="overwrite") as watch:
+        watch.drop(scan(inbox / "a.png", shade=1))
+        watch.wait(1)
+        watch.drop(scan(inbox / "a.png", pages=2, shade=2))
+        watch.wait(1)
+    assert pdfs(out) == {"a.pdf": 2}
+    statuses = [e.status for e in Journal(default_path(out)).entries()]
+    assert statuses == ["replaced", "converted"]
+
+
+def test_a_name_dropped_again_while_the_first_is_claimed_keeps_both(tmp_path: Path) -> None:
+    inbox, out = folders(tmp_path)
+    scan(inbox / "x.png", pages=1, shade=1)
+    with ScriptedWatch(inbox, out) as watch:
+        (first,) = watch.wait(1)
+        scan(inbox / "x.png", pages=2, shade=2)
+        watch.drop(inbox / "x.png")
+        (second,) = watch.wait(1)
+    assert {first.status, second.status} == {"converted"}
+    assert sorted(pdfs(out).values()) == [1, 2]
