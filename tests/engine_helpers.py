@@ -51,6 +51,7 @@ class ScriptedWatch:
     _events: queue.SimpleQueue[list[Path]] = field(default_factory=queue.SimpleQueue)
     _thread: threading.Thread | None = None
     error: BaseException | None = None
+    problems: list[str] = field(default_factory=list)
 
     def __enter__(self) -> ScriptedWatch:
         settings = WatchSettings(
@@ -69,6 +70,7 @@ class ScriptedWatch:
             self.report,
             stop=self.stop,
             events=self._script,
+            on_problem=self.problems.append,
         )
 
         def serve() -> None:

@@ -203,6 +203,33 @@ def test_service_converts_drops_and_bad_files_never_stall_it(
     assert not list((inbox / ".scan2pdf" / "claims").iterdir())  # a clean stop leaves none
 
 
+def test_copies_same_stems_and_restarted_counters_keep_every_output(
+    folders: tuple[Path, Path],
+) -> None:
+    """The engine issue's hot-folder losses, with Tesseract: nothing is moved or replaced."""
+    inbox, out = folders
+    service = Service(inbox, out)
+    try:
+        wait_for(lambda: "watching" in service.stderr(), 30, "the start-up line")
+        text_image(inbox / "scan0001.png", "First page of the first batch", fmt="PNG")
+        wait_for(lambda: (out / "scan0001.pdf").exists(), 60, "the first scan")
+        done = inbox / ".scan2pdf" / "done"
+        shutil.copy(done / "scan0001.png", inbox / "resent.png")  # the same scan, resent
+        text_image(inbox / "scan0001.tif", "Same stem in another format", fmt="TIFF")
+        wait_for(lambda: len(outputs(out)) == 3, 90, "the copy and the same stem")
+        text_image(inbox / "scan0001.png", "The counter restarted here", fmt="PNG")
+        wait_for(lambda: len(outputs(out)) == 4, 60, "the restarted counter")
+    finally:
+        assert service.stop() == 130
+    assert outputs(out) == ["resent.pdf", "scan0001.pdf", "scan0001.png.pdf", "scan0001.tif.pdf"]
+    texts = {name: (out / name).with_suffix(".txt").read_text() for name in outputs(out)}
+    assert "first batch" in texts["scan0001.pdf"] and "first batch" in texts["resent.pdf"]
+    assert "another format" in texts["scan0001.tif.pdf"]
+    assert "counter restarted" in texts["scan0001.png.pdf"]
+    history = Journal(default_path(out)).conversions()
+    assert sum(history.values()) == 3  # the resent scan was copied, not OCRed again
+
+
 def test_slowly_written_tiff_is_taken_once_and_whole(folders: tuple[Path, Path]) -> None:
     inbox, out = folders
     frames = [

@@ -124,3 +124,23 @@ def test_a_name_dropped_again_while_the_first_is_claimed_keeps_both(tmp_path: Pa
         (second,) = watch.wait(1)
     assert {first.status, second.status} == {"converted"}
     assert sorted(pdfs(out).values()) == [1, 2]
+
+
+def test_an_original_that_cannot_be_moved_does_not_stop_the_service(tmp_path: Path) -> None:
+    inbox, out = folders(tmp_path)
+    done = inbox / ".scan2pdf" / "done"
+    done.mkdir(parents=True)
+    (done / "sub").write_text("a file where the mirrored folder should go")
+    with ScriptedWatch(inbox, out) as watch:
+        watch.drop(scan(inbox / "sub" / "stuck.png", shade=1))
+        (stuck,) = watch.wait(1)
+        watch.drop(scan(inbox / "fine.png", shade=2))
+        (fine,) = watch.wait(1)
+    assert (stuck.status, fine.status) == ("converted", "converted")
+    assert len(watch.problems) == 1
+    assert watch.problems[0].startswith(
+        f"{inbox / 'sub' / 'stuck.png'}: the original could not be moved"
+    )
+    assert (done / "fine.png").exists()
+    assert (inbox / "sub" / "stuck.png").exists()  # put back into the inbox at the stop
+    assert pdfs(out) == {"sub/stuck.pdf": 1, "fine.pdf": 1}

@@ -25,6 +25,8 @@ from scan2pdf.service.watch import Watcher, WatchSettings
 from scan2pdf.state.journal import Journal, default_path
 
 OnResult = Callable[[FileResult], None]
+# The watch service's defaults are WatchSettings' own (written once, there).
+WATCH_DEFAULTS = WatchSettings(Path("INBOX"), Path("OUTDIR"))
 
 
 # Every option can also come from the environment: SCAN2PDF_<COMMAND>_<OPTION>, e.g.
@@ -93,21 +95,21 @@ def convert_command(
 @click.option(
     "--rescan",
     type=click.FloatRange(min=1),
-    default=60.0,
+    default=WATCH_DEFAULTS.rescan,
     show_default=True,
     help="Seconds between full scans besides file events.",
 )
 @click.option(
     "--settle",
     type=click.FloatRange(min=0),
-    default=5.0,
+    default=WATCH_DEFAULTS.settle,
     show_default=True,
     help="Seconds a file's size and mtime must stay unchanged before it is taken.",
 )
 @click.option(
     "--on-conflict",
     type=click.Choice(ON_CONFLICT),
-    default="suffix",
+    default=WATCH_DEFAULTS.on_conflict,
     show_default=True,
     help="When a dropped file's output name is taken by another input's outputs: give it "
     "a name of its own (NAME.EXT.pdf, then NAME.EXT-2.pdf...), replace them, or leave the "
@@ -116,7 +118,7 @@ def convert_command(
 @click.option(
     "--give-up",
     type=click.FloatRange(min=0),
-    default=60.0,
+    default=WATCH_DEFAULTS.give_up,
     show_default=True,
     help="Seconds a still file that does not parse (damaged) waits before it is taken "
     "anyway, to fail with its reason.",

@@ -7,6 +7,7 @@ failures, the details (tool output, traceback).
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import TracebackType
 
 from rich.console import Console
@@ -78,7 +79,20 @@ def describe(result: FileResult) -> str:
     """One line per file: status, input, and the output or the reason and remedy."""
     if result.status == "converted":
         return (
-            f"converted  {result.input} -> {result.output} "
+            f"converted  {shown(result.input)} -> {shown(result.output)} "
             f"({result.pages} pages, {result.ocr_pages} OCRed, {result.seconds:.1f} s)"
         )
-    return f"{result.status:<10} {result.input}: {result.reason}: {result.message}"
+    return f"{result.status:<10} {shown(result.input)}: {result.reason}: {result.message}"
+
+
+def shown(path: Path | None) -> str:
+    """A path as a person reads it: relative to the working directory when inside it.
+
+    Reports and the journal keep absolute identities; a line on a terminal need not.
+    """
+    if path is None:
+        return "-"
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
