@@ -247,7 +247,7 @@ def scan_dpi(page: pikepdf.Page) -> int:
     """The resolution of the widest image on a PDF page (what the scanner produced)."""
     box = page.mediabox
     width_in = float(box[2] - box[0]) / 72
-    widths = [int(image.Width) for image in page.images.values()]  # noqa: pikepdf 10 still has it
+    widths = [int(image.Width) for image in page.images.values()]  # pikepdf 10 deprecates it; fine for a benchmark
     return min(600, max([150, *(round(w / width_in) for w in widths)]))
 
 
@@ -260,10 +260,16 @@ OCRMYPDF_OPTIONS = ["--skip-text", "--image-dpi", "300", "-l", LANG]
 SANDWICH = ["--pdf-renderer", "sandwich"]
 
 
-def run_scan2pdf(load: Workload, out: Path, cores: int) -> Sample:
+# A checkout of an earlier scan2pdf (--baseline), run by the "scan2pdf-baseline" tool beside
+# this one, so that a change is measured against what it changes in the same rounds.
+BASELINE: Path | None = None
+
+
+def run_scan2pdf(load: Workload, out: Path, cores: int, baseline: Path | None = None) -> Sample:
+    command = [sys.executable, "-m", "scan2pdf"] if baseline else [str(BIN / "scan2pdf")]
     return timed(
         [
-            str(BIN / "scan2pdf"),
+            *command,
             "convert",
             *map(str, load.files),
             "-o",
@@ -273,7 +279,8 @@ def run_scan2pdf(load: Workload, out: Path, cores: int) -> Sample:
             "-j",
             str(cores),
             "-q",
-        ]
+        ],
+        env={"PYTHONPATH": str(baseline)} if baseline else None,
     )
 
 
@@ -320,6 +327,7 @@ def run_floor(load: Workload, out: Path, cores: int) -> Sample:
 
 TOOLS: dict[str, Callable[[Workload, Path, int], Sample]] = {
     "scan2pdf": run_scan2pdf,
+    "scan2pdf-baseline": lambda load, out, cores: run_scan2pdf(load, out, cores, BASELINE),
     "parallel": run_parallel,
     "parallel-sandwich": lambda load, out, cores: run_parallel(load, out, cores, (*SANDWICH,)),
     "loop": run_loop,
@@ -336,7 +344,7 @@ def discovery_memory(work: Path, count: int) -> Sample:
             folder.mkdir(parents=True)
         (folder / f"scan{index:06d}.pdf").touch()
     code = (
-        "from scan2pdf.discover import discover; from pathlib import Path; "
+        "from scan2pdf.core.discover import discover; from pathlib import Path; "
         f"n = sum(1 for _ in discover([Path({str(tree)!r})], Path({str(work / 'd-out')!r}))); "
         f"assert n == {count}, n"
     )
@@ -350,9 +358,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", default="mixed,small,long,discovery")
-    parser.add_argument("--tools", default=",".join(TOOLS))
+    parser.add_argument(
+        "--tools", default=",".join(t for t in TOOLS if t != "scan2pdf-baseline")
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a checkout of another scan2pdf version, run as the tool scan2pdf-baseline "
+        "(for example: git worktree add /tmp/before HEAD~1)",
+    )
     parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
     args = parser.parse_args()
+    global BASELINE
+    BASELINE = args.baseline.resolve() if args.baseline else None
     only, tools = args.only.split(","), args.tools.split(",")
     work = Path(tempfile.mkdtemp(prefix="scan2pdf-bench-"))
     try:
