@@ -247,7 +247,9 @@ def scan_dpi(page: pikepdf.Page) -> int:
     """The resolution of the widest image on a PDF page (what the scanner produced)."""
     box = page.mediabox
     width_in = float(box[2] - box[0]) / 72
-    widths = [int(image.Width) for image in page.images.values()]  # pikepdf 10 deprecates it; fine for a benchmark
+    widths = [
+        int(image.Width) for image in page.images.values()
+    ]  # pikepdf 10 deprecates it; fine for a benchmark
     return min(600, max([150, *(round(w / width_in) for w in widths)]))
 
 
@@ -358,9 +360,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", default="mixed,small,long,discovery")
-    parser.add_argument(
-        "--tools", default=",".join(t for t in TOOLS if t != "scan2pdf-baseline")
-    )
+    parser.add_argument("--tools", default=",".join(t for t in TOOLS if t != "scan2pdf-baseline"))
     parser.add_argument(
         "--baseline",
         type=Path,

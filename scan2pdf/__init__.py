@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from scan2pdf.core.pipeline import Feed, Pipeline
     from scan2pdf.core.report import FileResult, Report
     from scan2pdf.core.resume import FeedTraits
+    from scan2pdf.core.search import Hit, asearch, search
     from scan2pdf.errors import ExitCode, Scan2PdfError
 
 # The API is loaded on first use (PEP 562). Every import of a submodule imports this
@@ -34,6 +35,9 @@ _API = {
     "FeedTraits": "scan2pdf.core.resume",
     "Input": "scan2pdf.core.jobs",
     "Pipeline": "scan2pdf.core.pipeline",
+    "Hit": "scan2pdf.core.search",
+    "search": "scan2pdf.core.search",
+    "asearch": "scan2pdf.core.search",
     "ExitCode": "scan2pdf.errors",
     "Scan2PdfError": "scan2pdf.errors",
     "Options": "scan2pdf.core.options",
@@ -46,15 +50,18 @@ __all__ = [
     "Feed",
     "FeedTraits",
     "FileResult",
+    "Hit",
     "Input",
     "Options",
     "Pipeline",
     "Report",
     "Scan2PdfError",
     "__version__",
+    "asearch",
     "convert",
     "convert_async",
     "retry",
+    "search",
 ]
 
 

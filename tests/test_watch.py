@@ -212,8 +212,8 @@ def test_copies_same_stems_and_restarted_counters_keep_every_output(
     try:
         wait_for(lambda: "watching" in service.stderr(), 30, "the start-up line")
         text_image(inbox / "scan0001.png", "First page of the first batch", fmt="PNG")
-        wait_for(lambda: (out / "scan0001.pdf").exists(), 60, "the first scan")
         done = inbox / ".scan2pdf" / "done"
+        wait_for(lambda: (done / "scan0001.png").exists(), 60, "the first scan to be done")
         shutil.copy(done / "scan0001.png", inbox / "resent.png")  # the same scan, resent
         text_image(inbox / "scan0001.tif", "Same stem in another format", fmt="TIFF")
         wait_for(lambda: len(outputs(out)) == 3, 90, "the copy and the same stem")

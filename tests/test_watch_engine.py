@@ -144,3 +144,21 @@ def test_an_original_that_cannot_be_moved_does_not_stop_the_service(tmp_path: Pa
     assert (done / "fine.png").exists()
     assert (inbox / "sub" / "stuck.png").exists()  # put back into the inbox at the stop
     assert pdfs(out) == {"sub/stuck.pdf": 1, "fine.pdf": 1}
+
+
+def test_the_service_keeps_the_search_index_current(tmp_path: Path) -> None:
+    from scan2pdf import search
+
+    inbox, out = folders(tmp_path)
+    memo = Path(__file__).resolve().parent.parent / "samples" / "reports" / "digital-memo.pdf"
+    with ScriptedWatch(inbox, out) as watch:
+        shutil.copy(memo, inbox / "memo.pdf")
+        watch.drop(inbox / "memo.pdf")
+        watch.wait(1)
+        assert [h.file.name for h in search(out, '"digital copy"')] == ["memo.pdf"]
+        shutil.copy(memo, inbox / "again.pdf")  # the same content: a copy, indexed too
+        watch.drop(inbox / "again.pdf")
+        watch.wait(1)
+    hits = search(out, '"digital copy"')
+    assert sorted(h.file.name for h in hits) == ["again.pdf", "memo.pdf"]
+    assert {h.input for h in hits} == {str(inbox / "memo.pdf"), str(inbox / "again.pdf")}

@@ -16,6 +16,7 @@ import click
 from scan2pdf import __version__
 from scan2pdf.cli.handler import run_batch, run_plain
 from scan2pdf.cli.params import build_options, conversion_options, run_options
+from scan2pdf.cli.search import index_command, search_command
 from scan2pdf.core.api import convert, retry
 from scan2pdf.core.report import FileResult, Report
 from scan2pdf.core.resume import ON_CONFLICT
@@ -25,6 +26,13 @@ from scan2pdf.service.watch import Watcher, WatchSettings
 from scan2pdf.state.journal import Journal, default_path
 
 OnResult = Callable[[FileResult], None]
+
+
+def note(text: str) -> None:
+    """Something worth a line that is not one file's result (stderr, like all diagnostics)."""
+    click.echo(f"warning: {text}", err=True)
+
+
 # The watch service's defaults are WatchSettings' own (written once, there).
 WATCH_DEFAULTS = WatchSettings(Path("INBOX"), Path("OUTDIR"))
 
@@ -49,6 +57,7 @@ def convert_command(
     report: Path | None,
     journal: Path | None,
     failed: Path | None,
+    no_index: bool,
     quiet: bool,
     verbose: int,
     **settings: Any,
@@ -66,6 +75,8 @@ def convert_command(
             journal_path=journal,
             failed_dir=failed,
             stop=stop,
+            index=not no_index,
+            on_notice=note,
         )
 
     run_batch(work, quiet, verbose)
@@ -129,6 +140,7 @@ def watch_command(
     report: Path | None,
     journal: Path | None,
     failed: Path | None,
+    no_index: bool,
     quiet: bool,
     verbose: int,
     done: Path | None,
@@ -165,13 +177,18 @@ def watch_command(
         if not quiet:
             click.echo(f"scan2pdf {__version__}: {text}", err=True)
 
-    def warn(text: str) -> None:
-        click.echo(f"warning: {text}", err=True)
-
     def serve(totals: Report, on_result: OnResult, stop: Event) -> object:
         options = build_options(settings)
         watcher = Watcher(
-            target, options, on_result, report, totals, say, stop=stop, on_problem=warn
+            target,
+            options,
+            on_result,
+            report,
+            totals,
+            say,
+            stop=stop,
+            on_problem=note,
+            index=not no_index,
         )
         return watcher.run()
 
@@ -189,6 +206,7 @@ def retry_command(
     report: Path | None,
     journal: Path | None,
     failed: Path | None,
+    no_index: bool,
     quiet: bool,
     verbose: int,
 ) -> None:
@@ -205,6 +223,8 @@ def retry_command(
             journal_path=journal,
             failed_dir=failed,
             stop=stop,
+            index=not no_index,
+            on_notice=note,
         )
 
     run_batch(work, quiet, verbose)
@@ -263,6 +283,10 @@ def doctor() -> None:
     if missing:
         click.echo("Something required is missing; see the README's set-up command.", err=True)
         sys.exit(int(ExitCode.MISSING_DEPENDENCY))
+
+
+cli.add_command(search_command)
+cli.add_command(index_command)
 
 
 def main() -> None:

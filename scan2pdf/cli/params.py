@@ -95,6 +95,11 @@ def run_options(func: F) -> F:
                 type=click.Path(file_okay=False, path_type=Path),
                 help="Copy each failed input here, mirrored, with NAME.error.json beside it.",
             ),
+            click.option(
+                "--no-index",
+                is_flag=True,
+                help="Do not keep OUTDIR's search index (scan2pdf search) current.",
+            ),
             click.option("-q", "--quiet", is_flag=True, help="Print failures only."),
             click.option("-v", "--verbose", count=True, help="Print details of each file."),
         ],

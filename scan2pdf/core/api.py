@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from pathlib import Path, PurePath
 
@@ -35,6 +35,8 @@ def convert(
     journal_path: Path | None = None,
     failed_dir: Path | None = None,
     stop: threading.Event | None = None,
+    index: bool = True,
+    on_notice: Callable[[str], None] | None = None,
 ) -> Report:
     """Convert files and folder trees into ``outdir``; return the batch's ``Report``.
 
@@ -43,6 +45,8 @@ def convert(
     running it again continues). On Ctrl-C (or once ``stop`` is set) every worker is
     stopped, nothing partial is left at an output path, ``report.interrupted`` is set and
     KeyboardInterrupt propagates; pass your own ``report`` to read the totals afterwards.
+    ``index`` keeps OUTDIR's search index current (``scan2pdf.search``); ``on_notice``
+    hears of things worth a line (an index rebuilt after damage).
     """
     options = options or Options()
     out = Path(outdir)
@@ -59,6 +63,8 @@ def convert(
         stop=stop,
         on_result=on_result,
         report=report,
+        index=index,
+        on_notice=on_notice,
     )
     return pipeline.convert(feed)
 
@@ -74,6 +80,8 @@ def retry(
     journal_path: Path | None = None,
     failed_dir: Path | None = None,
     stop: threading.Event | None = None,
+    index: bool = True,
+    on_notice: Callable[[str], None] | None = None,
 ) -> Report:
     """Convert again the inputs the journal lists as failed, each with the options it had."""
     out = Path(os.path.abspath(outdir))
@@ -103,6 +111,8 @@ def retry(
         stop=stop,
         on_result=on_result,
         report=report,
+        index=index,
+        on_notice=on_notice,
     )
     return pipeline.convert(feed)
 

@@ -34,6 +34,7 @@ from scan2pdf.errors import DiskFullError, location_error
 from scan2pdf.execution.local import LocalExecutor, cpu_budget
 from scan2pdf.execution.protocol import Executor
 from scan2pdf.state.failures import keep_failed_input, prepare_failed_dir
+from scan2pdf.state.index import Index, check_fts5, folder_of, open_for_run, read_sidecar
 from scan2pdf.state.journal import Journal, default_path
 from scan2pdf.state.publish import publish_pair
 from scan2pdf.state.scratch import new_scratch
@@ -75,6 +76,8 @@ class Pipeline:
         on_conflict: str = "suffix",
         on_result: ResultCallback | None = None,
         report: Report | None = None,
+        index: bool = True,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         # Absolute: the journal names outputs, and a later run may start elsewhere.
         self.outdir = Path(os.path.abspath(outdir))
@@ -91,6 +94,10 @@ class Pipeline:
         self._own_stop = stop is None
         self.stop = stop or threading.Event()
         self._staging: Path | None = None
+        # The search index (state/index.py), kept current unless index=False.
+        self.keep_index = index
+        self.on_notice = on_notice
+        self._index: Index | None = None
 
     def convert(self, feed: Feed) -> Report:
         """Run ``feed`` to its end; return the report."""
@@ -105,6 +112,8 @@ class Pipeline:
         executor = self._executor
         scratch: Path | None = None
         journal: Journal | None = None
+        if self.keep_index:
+            check_fts5()
         with ExitStack() as stack:
             if self._own_stop:
                 # Only Ctrl-C: a library does not take SIGTERM from the program it runs in.
@@ -126,7 +135,19 @@ class Pipeline:
                     raise KeyboardInterrupt  # stopped before anything was written
                 journal = self._open_locations()
                 assert self._staging is not None
-                triage = Triage(journal, self.outdir, self._staging, feed.traits, self.on_conflict)
+                if self.keep_index:
+                    opened = open_for_run(self.outdir, journal)
+                    self._index = opened.index
+                    if opened.notice and self.on_notice:
+                        self.on_notice(opened.notice)
+                triage = Triage(
+                    journal,
+                    self.outdir,
+                    self._staging,
+                    feed.traits,
+                    self.on_conflict,
+                    self._index,
+                )
                 yield from self._loop(inputs, triage, journal, executor)
             except KeyboardInterrupt:
                 report.interrupted = True
@@ -141,6 +162,9 @@ class Pipeline:
                     self._staging = None
                 report.seconds += time.monotonic() - started
                 report.close()
+                if self._index is not None:
+                    self._index.close()
+                    self._index = None
                 if journal is not None:
                     journal.close()
 
@@ -267,6 +291,12 @@ class Pipeline:
         journal.finished(
             flight.row, result.status, result.reason, result.message, result.pages, result.ocr_pages
         )
+        if result.status == "converted" and self._index is not None:
+            text = read_sidecar(job.txt)
+            if text is not None:
+                self._index.add(
+                    job.pdf, job.txt, job.identity, folder_of(job.pdf, self.outdir), text
+                )
         if result.status == "failed" and self.failed_dir is not None:
             result = self._keep_failed(result, job, journal)
         return self._emit(result)

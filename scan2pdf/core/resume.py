@@ -28,6 +28,7 @@ from scan2pdf.core.naming import assign, natural_name, sidecar_of
 from scan2pdf.core.options import Options
 from scan2pdf.core.report import FileResult, failed
 from scan2pdf.errors import DiskFullError, UnreadableInputError
+from scan2pdf.state.index import Index, folder_of, read_sidecar
 from scan2pdf.state.journal import Entry, Journal, Seen, content_hash
 from scan2pdf.state.publish import is_up_to_date, publish_pair
 
@@ -80,8 +81,10 @@ class Triage:
         staging: Path,
         traits: FeedTraits,
         on_conflict: str = "suffix",
+        index: Index | None = None,
     ) -> None:
         self.journal = journal
+        self.index = index
         self.outdir = outdir
         self.staging = staging
         self.traits = traits
@@ -224,6 +227,7 @@ class Triage:
         self.journal.finished(row, "reused", None, None, twin.pages, twin.ocr_pages)
         if moved:
             self.journal.retire(twin.id, "moved", f"now {job.identity}")
+        self._index_reused(job, old_pdf, moved)
         how = "moved" if moved else "copied"
         return FileResult(
             Path(job.identity),
@@ -237,6 +241,17 @@ class Triage:
                 f"its outputs were {how}, not OCRed again",
             ),
         )
+
+    def _index_reused(self, job: Job, old_pdf: Path, moved: bool) -> None:
+        if self.index is None:
+            return
+        folder = folder_of(job.pdf, self.outdir)
+        if moved:
+            self.index.move(old_pdf, job.pdf, job.txt, job.identity, folder)
+            return
+        text = read_sidecar(job.txt)
+        if text is not None:
+            self.index.add(job.pdf, job.txt, job.identity, folder, text)
 
     def _rename_evident(self, twin: Entry) -> bool:
         if self.traits.drops or not self.traits.roots:

@@ -135,10 +135,12 @@ class Watcher:
         stop: threading.Event | None = None,
         events: EventSource | None = watchfiles_events,
         on_problem: Callable[[str], None] | None = None,
+        index: bool = True,
     ) -> None:
         self.settings = settings
         self.on_start = on_start  # told what is watched and how, once it really starts
         self.on_problem = on_problem  # told of a file the service could not dispose of
+        self.index = index  # keep OUTDIR's search index current
         self.options = options
         self.on_result = on_result
         self.report_path = report_path
@@ -188,6 +190,8 @@ class Watcher:
             stop=self.stop,
             on_conflict=s.on_conflict,
             report=self.report,
+            index=self.index,
+            on_notice=self.on_problem,
         )
         if self.on_start is not None:
             self.on_start(self.describe())

@@ -23,6 +23,7 @@ import os
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,14 @@ class Journal:
         if reason:
             query, args = query + " AND reason = ?", [*args, reason]
         return [_entry(row) for row in self._db.execute(query + " ORDER BY identity, id", args)]
+
+    def outputs(self) -> Iterator[tuple[str, str, str]]:
+        """(identity, pdf, sidecar) of every input whose outputs count as converted."""
+        rows = self._db.execute(
+            "SELECT identity, output, sidecar FROM files WHERE status IN ('converted', 'reused') "
+            "AND output IS NOT NULL AND sidecar IS NOT NULL ORDER BY id"
+        )
+        yield from rows
 
     def options_for(self, fingerprint: str) -> dict[str, object] | None:
         row = self._db.execute(
