@@ -252,3 +252,19 @@ def test_the_index_survives_a_kill_9_of_the_writer(tmp_path: Path) -> None:
             assert rows == 1 and Path(pdf).exists()
     convert([src], out, NULL_ENGINE)  # the next run completes the index
     assert len(search(out, '"digital copy"', limit=100)) == 40
+
+
+def test_mixed_languages_on_one_page(tmp_path: Path) -> None:
+    index = Index(default_path(tmp_path))
+    page = "Nota del archivo: crédito 2021.\n档案 馆 通知 (harbour office)\nØresund Straße"
+    index.add(tmp_path / "m.pdf", tmp_path / "m.txt", "/scans/m.tif", "", page)
+    index.close()
+    for query in (
+        "credito",
+        "档案馆",
+        "harbour",
+        "oresund",
+        "strasse OR straße",
+        "archivo AND 通知",
+    ):
+        assert found(tmp_path, query) == [("m.pdf", 1)], query
