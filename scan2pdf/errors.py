@@ -132,6 +132,11 @@ class UnreadableInputError(FileError):
     remedy = "Check that the file exists and that this user may read it."
 
 
+class NotAFileError(FileError):
+    reason = "not_a_file"
+    remedy = "scan2pdf reads regular files only; copy the data into a file and convert that."
+
+
 class TooLargeError(FileError):
     reason = "too_large"
     remedy = (

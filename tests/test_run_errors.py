@@ -3,6 +3,7 @@ a stop at any moment exits 130. Real commands in-process (CliRunner), null OCR e
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -180,3 +181,77 @@ def test_sigterm_while_the_command_starts_exits_130(tmp_path: Path) -> None:
     assert process.returncode == 130, err
     assert "Traceback" not in err
     assert not list((tmp_path / "out").rglob("*.pdf"))  # nothing was converted
+
+
+# ---- options and inputs refused up front (issue 11, the parts the engine made easy) ------
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--timeout", "nan", "Error: --timeout must be a finite number, not nan.\n"),
+        ("--timeout", "inf", "Error: --timeout must be a finite number, not inf.\n"),
+        (
+            "--max-image-mpixels",
+            "nan",
+            "Error: --max-image-mpixels must be a finite number, not nan.\n",
+        ),
+        (
+            "-l",
+            "osd",
+            "Error: 'osd' is Tesseract's orientation and script detection data, not a language "
+            "to read. Use --rotate-pages for orientation; give -l the languages of the text.\n",
+        ),
+    ],
+)
+def test_options_that_cannot_work_exit_2(
+    runner: CliRunner, src: Path, tmp_path: Path, option: str, value: str, message: str
+) -> None:
+    code, err = convert(runner, src, "-o", tmp_path / "out", option, value)
+    assert (code, err) == (2, message)
+    assert not (tmp_path / "out").exists()
+
+
+def test_more_jobs_than_cores_are_capped_with_a_note(
+    runner: CliRunner, src: Path, tmp_path: Path
+) -> None:
+    code, err = convert(runner, src, "-o", tmp_path / "out", "-j", "10000")
+    assert code == 0
+    cores = len(os.sched_getaffinity(0))
+    assert err.splitlines()[0] == (
+        f"warning: -j 10000 is more than the {cores} cores this process may use; using {cores}."
+    )
+
+
+def test_a_fifo_given_directly_fails_alone_and_never_hangs(
+    runner: CliRunner, src: Path, tmp_path: Path
+) -> None:
+    fifo = tmp_path / "pipe.pdf"
+    os.mkfifo(fifo)
+    code, err = convert(runner, fifo, src / "page.png", "-o", tmp_path / "out")
+    assert code == 1
+    assert (
+        f"failed     {fifo}: not_a_file: It is a named pipe, device or socket. scan2pdf reads "
+        "regular files only; copy the data into a file and convert that." in err
+    )
+    assert (tmp_path / "out" / "page.pdf").exists()
+
+
+@pytest.mark.parametrize("where", ["report", "journal", "inbox-in-outdir"])
+def test_watch_refuses_layouts_that_would_eat_its_own_files(
+    runner: CliRunner, tmp_path: Path, where: str
+) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    args = ["watch", str(inbox), "-o", str(out)]
+    if where == "report":
+        args += ["--report", str(inbox / "report.jsonl")]
+    elif where == "journal":
+        args += ["--journal", str(inbox / "j.sqlite")]
+    else:
+        inbox = out / "inbox"
+        inbox.mkdir(parents=True)
+        args = ["watch", str(inbox), "-o", str(out)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2
+    assert "inside the inbox" in result.stderr or "is inside the output folder" in result.stderr

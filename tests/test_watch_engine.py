@@ -162,3 +162,14 @@ def test_the_service_keeps_the_search_index_current(tmp_path: Path) -> None:
     hits = search(out, '"digital copy"')
     assert sorted(h.file.name for h in hits) == ["again.pdf", "memo.pdf"]
     assert {h.input for h in hits} == {str(inbox / "memo.pdf"), str(inbox / "again.pdf")}
+
+
+def test_the_report_keeps_the_lines_of_earlier_starts(tmp_path: Path) -> None:
+    inbox, out = folders(tmp_path)
+    report = tmp_path / "report.jsonl"
+    for n in range(2):  # the service stopped and started again
+        with ScriptedWatch(inbox, out, report_path=report) as watch:
+            watch.drop(scan(inbox / f"start-{n}.png", shade=n))
+            watch.wait(1)
+    lines = [json.loads(x) for x in report.read_text().splitlines()]
+    assert [Path(line["input"]).name for line in lines] == ["start-0.png", "start-1.png"]

@@ -13,6 +13,7 @@ each group by file name. An input's identity is its absolute path.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path, PurePath
 
@@ -48,6 +49,8 @@ def is_ignored(name: str) -> bool:
 def sniff(path: Path) -> Kind:
     """Decide a file's type by its content, never by its extension."""
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return "special"
         with path.open("rb") as stream:
             head = stream.read(_PDF_MAGIC_WINDOW)
     except OSError:

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from scan2pdf.core.options import Options
     from scan2pdf.core.report import FileResult
 
-Kind = Literal["pdf", "image", "unsupported", "unreadable"]
+# "special": a FIFO, device or socket, which is never opened (reading a FIFO would wait
+# for a writer forever).
+Kind = Literal["pdf", "image", "unsupported", "unreadable", "special"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,8 @@ _ADDED_LATER: Mapping[str, object] = {"ocr_engine": "tesseract"}
 _RUN_ONLY = ("jobs", "force", "timeout")
 
 _LANGUAGE_RE = re.compile(r"^[A-Za-z0-9_]+$")
+# Traineddata that Tesseract lists beside the languages but that recognise no text.
+_NOT_RECOGNITION = {"osd": "orientation and script detection data"}
 
 
 def spec(
@@ -152,6 +154,11 @@ class Options:
                 raise UsageError(
                     f"'{lang}' is not a Tesseract language code.",
                     "Use codes like eng, spa or chi_sim, joined with '+'.",
+                )
+            if lang in _NOT_RECOGNITION:
+                raise UsageError(
+                    f"'{lang}' is Tesseract's {_NOT_RECOGNITION[lang]}, not a language to read.",
+                    "Use --rotate-pages for orientation; give -l the languages of the text.",
                 )
         for f in fields(self):
             _check(f.name, getattr(self, f.name), f.metadata)

@@ -123,7 +123,7 @@ class Pipeline:
                     # Made first: it starts the forkserver (unless launch.py already did),
                     # which imports OCRmyPDF while discovery runs.
                     scratch = new_scratch()
-                    executor = LocalExecutor(self.options.jobs or cpu_budget(), scratch)
+                    executor = LocalExecutor(self._budget(), scratch)
                 inputs = iter(feed.inputs)
                 if not feed.traits.drops:
                     # An empty input, or one that fails at once, leaves no journal behind.
@@ -169,6 +169,18 @@ class Pipeline:
                     journal.close()
 
     # ---- inside ---------------------------------------------------------------------------
+
+    def _budget(self) -> int:
+        """-j, capped at the cores this process may use: each slot is a busy thread, and
+        more than the cores only adds worker processes and memory (-j 10000 would start
+        95 of them and take 5 GB for 40 files on 2 cores)."""
+        cores = cpu_budget()
+        asked = self.options.jobs or cores
+        if asked > cores and self.on_notice is not None:
+            self.on_notice(
+                f"-j {asked} is more than the {cores} cores this process may use; using {cores}."
+            )
+        return min(asked, cores)
 
     def _open_locations(self) -> Journal:
         """OUTDIR, staging, --failed, --report and the journal; LocationError if one fails."""

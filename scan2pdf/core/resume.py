@@ -27,7 +27,7 @@ from scan2pdf.core.jobs import Input, Job
 from scan2pdf.core.naming import assign, natural_name, sidecar_of
 from scan2pdf.core.options import Options
 from scan2pdf.core.report import FileResult, failed
-from scan2pdf.errors import DiskFullError, UnreadableInputError
+from scan2pdf.errors import DiskFullError, NotAFileError, UnreadableInputError
 from scan2pdf.state.index import Index, folder_of, read_sidecar
 from scan2pdf.state.journal import Entry, Journal, Seen, content_hash
 from scan2pdf.state.publish import is_up_to_date, publish_pair
@@ -109,6 +109,8 @@ class Triage:
             return FileResult(Path(item.identity), "skipped", "unsupported", UNSUPPORTED_MESSAGE)
         if item.kind == "unreadable":
             return failed(item.identity, UnreadableInputError("The file cannot be read."))
+        if item.kind == "special":
+            return failed(item.identity, NotAFileError("It is a named pipe, device or socket."))
         try:
             seen = Seen.of(item.source)
             return self._decide(item, options, seen)

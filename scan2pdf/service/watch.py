@@ -81,15 +81,24 @@ class WatchSettings:
     def failed(self) -> Path:
         return self.failed_dir or self.inbox / WORK / "failed"
 
-    def check(self) -> None:
+    def check(self, report: Path | None = None) -> None:
         """Refuse layouts where the service would read its own outputs as new scans."""
         inbox = self.inbox.resolve()
         if not inbox.is_dir():
             raise UsageError(f"The inbox '{self.inbox}' is not a folder.")
+        out = self.outdir.resolve()
+        if inbox == out or out in inbox.parents:
+            raise UsageError(
+                f"The inbox '{self.inbox}' is inside the output folder '{self.outdir}', so "
+                "outputs would be taken as new scans.",
+                "Put the inbox outside the output folder.",
+            )
         for label, folder in (
             ("output folder", self.outdir),
             ("done folder", self.done_dir),
             ("failed folder", self.failed_dir),
+            ("journal (--journal)", self.journal_path),
+            ("report file (--report)", report),
         ):
             if folder is None:
                 continue
@@ -175,7 +184,7 @@ class Watcher:
     def run(self) -> Report:
         """Serve until ``stop`` is set (SIGTERM, Ctrl-C): then KeyboardInterrupt."""
         s = self.settings
-        s.check()
+        s.check(self.report_path)
         check_environment(self.options)
         if not s.delete_originals:
             prepare_failed_dir(s.done, "the done folder (--done)")
@@ -187,6 +196,7 @@ class Watcher:
             self.options,
             journal_path=s.journal_path,
             report_path=self.report_path,
+            append_report=True,  # a service restarts: earlier starts' lines are kept
             stop=self.stop,
             on_conflict=s.on_conflict,
             report=self.report,
