@@ -12,7 +12,8 @@ from __future__ import annotations
 import sys
 from multiprocessing import forkserver, get_context
 
-# The module workers run (scheduler.CONVERT is built from it); the forkserver preloads it.
+# The module workers run (execution/local.CONVERT is built from it); the forkserver
+# preloads it.
 WORKER_MODULE = "scan2pdf.worker.task"
 CONVERTING_COMMANDS = frozenset({"convert", "retry", "watch"})
 

@@ -310,19 +310,19 @@ class Pipeline:
                     job.pdf, job.txt, job.identity, folder_of(job.pdf, self.outdir), text
                 )
         if result.status == "failed" and self.failed_dir is not None:
-            result = self._keep_failed(result, job, journal)
+            result = self._keep_failed(result, job, journal, self.failed_dir)
         return self._emit(result)
 
-    def _keep_failed(self, result: FileResult, job: Job, journal: Journal) -> FileResult:
+    def _keep_failed(
+        self, result: FileResult, job: Job, journal: Journal, failed_dir: Path
+    ) -> FileResult:
         entry = journal.latest(job.identity)
         try:
             rel = job.pdf.parent.relative_to(self.outdir)
         except ValueError:
             rel = Path()
         try:
-            keep_failed_input(
-                result, job.source, rel, self.failed_dir or Path(), entry.attempts if entry else 1
-            )
+            keep_failed_input(result, job.source, rel, failed_dir, entry.attempts if entry else 1)
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise disk_full(exc) from exc

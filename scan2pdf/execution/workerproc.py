@@ -2,7 +2,7 @@
 
 The coordinator never imports OCRmyPDF: jobs name their work function as
 ``"module:function"`` and workers import it. Workers are forked from a forkserver that
-has preloaded ``scan2pdf.worker`` (and with it OCRmyPDF), so each starts warm.
+has preloaded ``scan2pdf.worker.task`` (and with it OCRmyPDF), so each starts warm.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Workers never write to OUTDIR. They leave the finished PDF and sidecar in the jo
 scratch folder and the coordinator publishes them, so that killing a worker can never
 leave anything at a final path.
 
-The forkserver imports this module before it forks workers (scheduler.py), together with
+The forkserver imports this module before it forks workers (execution/local.py), with
 the modules OCRmyPDF 17 otherwise imports lazily on its first ocr() call (about 350
 modules, 0.3 s): every worker then starts warm instead of paying that on its first file.
 """
