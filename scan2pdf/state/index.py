@@ -30,6 +30,7 @@ from pathlib import Path
 
 from scan2pdf.errors import DiskFullError, LocationError, MissingDependencyError
 from scan2pdf.state.journal import Journal
+from scan2pdf.state.sqlite import problem
 
 SCHEMA_VERSION = 1
 _PAGE_BITS = 20  # up to a million pages per document
@@ -249,15 +250,15 @@ class Index:
         ]
 
     def _problem(self, exc: sqlite3.Error) -> Exception:
-        text = str(exc).lower()
-        if "full" in text:
+        kind = problem(exc)
+        if kind == "full":
             return DiskFullError(f"No space left on the device for the search index ({exc}).")
-        if "locked" in text or "busy" in text:
+        if kind == "locked":
             return LocationError(
                 f"The search index '{self.path}' is locked by another program.",
                 "Wait for it to finish, or run again.",
             )
-        if "not a database" in text or "malformed" in text or "corrupt" in text:
+        if kind == "damaged":
             return DamagedIndexError(
                 f"The search index '{self.path}' is damaged ({exc}).",
                 "Run scan2pdf index OUTDIR --rebuild.",

@@ -30,6 +30,7 @@ from typing import Any
 
 from scan2pdf.errors import DiskFullError, LocationError, location_error
 from scan2pdf.state import migrations
+from scan2pdf.state.sqlite import problem
 
 # How long a statement waits for a lock another program holds on the journal. Only
 # scan2pdf's coordinator writes it, so a lock that outlasts this is not ours to wait for.
@@ -279,16 +280,16 @@ class Journal:
 
     def _problem(self, exc: sqlite3.Error) -> Exception:
         """What an SQLite error means for the run: a full disk, or a journal it cannot use."""
-        text = str(exc).lower()
-        if "full" in text:
+        kind = problem(exc)
+        if kind == "full":
             return DiskFullError(f"No space left on the device for the journal ({exc}).")
-        if "locked" in text or "busy" in text:
+        if kind == "locked":
             return LocationError(
                 f"The journal '{self.path}' is locked by another program.",
                 "Wait for it to finish (another scan2pdf on this OUTDIR?), or give this run "
                 "another --journal.",
             )
-        if "not a database" in text or "malformed" in text or "corrupt" in text:
+        if kind == "damaged":
             return LocationError(
                 f"The journal '{self.path}' is damaged ({exc}).",
                 "Move it aside and run again: outputs newer than their inputs are kept, "
