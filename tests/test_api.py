@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +14,7 @@ import pytest
 from scan2pdf import ExitCode, FileResult, Options, convert, convert_async
 from scan2pdf.errors import MissingDependencyError, UsageError
 
+from .conftest import SAMPLES
 from .helpers import text_image
 
 
@@ -56,3 +61,58 @@ def test_text_layer_renderer(languages: tuple[str, ...], asked: str, used: str) 
 def test_renderer_is_part_of_the_options_fingerprint() -> None:
     """Outputs drawn by another renderer are not 'up to date' for this one."""
     assert Options().fingerprint() != Options(pdf_renderer="fpdf2").fingerprint()
+
+
+def python_blocks(markdown: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", markdown, flags=re.S)
+
+
+def run_program(source: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """A program saved as a file and run as a user runs it: python ex.py, no pytest."""
+    (cwd / "ex.py").write_text(source)
+    return subprocess.run(
+        [sys.executable, "ex.py"], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_the_readme_examples_run_as_written(tmp_path: Path) -> None:
+    """No ``if __name__ == "__main__":`` guard, as tutorials write it: workers start
+    without re-running the script (they used to die at start-up, every file `crashed`)."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    first, second = python_blocks(readme)[:2]
+    assert "__main__" not in first
+    shutil.copytree(SAMPLES / "letters", tmp_path / "scans")
+    done = run_program(first, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("2 converted, 0 skipped, 0 failed; 3 pages in ")
+    assert (tmp_path / "out" / "english-letter.pdf").exists()
+    (tmp_path / "batch-7").mkdir()
+    for n in range(2):
+        text_image(tmp_path / "batch-7" / f"p{n}.png", f"Loose page number {n}")
+    done = run_program(second, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert sorted(done.stdout.splitlines()) == [
+        f"batch-7/p{n}.png converted {tmp_path / 'out' / 'batch-7' / f'p{n}.pdf'}" for n in range(2)
+    ]
+
+
+def test_gathered_async_calls_in_a_plain_script(tmp_path: Path) -> None:
+    files = [
+        str(SAMPLES / "letters" / "spanish-note.png"),
+        str(SAMPLES / "notices" / "chinese-notice.jpg"),
+    ]
+    program = f"""
+import asyncio
+from scan2pdf import Options, convert_async
+
+async def main():
+    files = {files!r}
+    runs = [convert_async([f], f"out/{{n}}", Options(jobs=1)) for n, f in enumerate(files * 3)]
+    reports = await asyncio.gather(*runs)
+    print(sum(r.converted for r in reports), sum(r.failed for r in reports))
+
+asyncio.run(main())
+"""
+    done = run_program(program, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["6", "0"]

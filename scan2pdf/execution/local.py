@@ -23,14 +23,17 @@ import math
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from multiprocessing import forkserver
 from pathlib import Path
+from typing import Any
 
 from scan2pdf.core.jobs import Job, Outcome
 from scan2pdf.core.report import failed
@@ -225,7 +228,10 @@ class LocalExecutor:
                 slots, alone = min(share, max(1, job.work.pages)), False
             else:
                 return
-            future = self._pool_now().submit(run_job, self.work, str(self.scratch_root), job, slots)
+            with _main_module_hidden():  # a worker may start here (the pool spawns lazily)
+                future = self._pool_now().submit(
+                    run_job, self.work, str(self.scratch_root), job, slots
+                )
             running[future] = _InFlight(job, slots, alone, time.monotonic())
             used += slots
 
@@ -256,6 +262,33 @@ class _Waiting:
     def discard(self, index: int) -> None:
         self._heap = [item for item in self._heap if item[2].index != index]
         heapq.heapify(self._heap)
+
+
+@contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Start worker processes without the program's ``__main__`` in their preparation data.
+
+    multiprocessing re-runs the main script (or ``-m`` module) in every process it starts
+    with the forkserver, so that objects pickled from ``__main__`` resolve. Workers need
+    nothing from it (their work is named "module:function"), and re-running a script
+    written without an ``if __name__ == "__main__":`` guard, as most are, would start a
+    conversion inside each worker, which dies at once. The attributes multiprocessing
+    reads (``spawn.get_preparation_data``) are hidden while a process starts.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved: dict[str, Any] = {
+        name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__
+    }
+    main.__dict__.pop("__file__", None)
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
 
 
 def _broke(future: Future[Outcome]) -> bool:
