@@ -21,7 +21,7 @@ from scan2pdf.cli.display import shown
 from scan2pdf.cli.handler import run_plain
 from scan2pdf.core.search import Hit, search
 from scan2pdf.errors import ExitCode, UsageError
-from scan2pdf.state.index import check_fts5, default_path, open_for_run
+from scan2pdf.state.index import check_fts5, open_for_run
 from scan2pdf.state.journal import Journal
 from scan2pdf.state.journal import default_path as journal_path
 
@@ -100,11 +100,7 @@ def index_command(outdir: Path, rebuild: bool) -> None:
             raise UsageError(f"There is no journal in '{outdir}'.", "Run scan2pdf convert first.")
         started = time.monotonic()
         with closing(opened) as journal:
-            if rebuild:
-                path = default_path(out)
-                for extra in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-                    extra.unlink(missing_ok=True)
-            result = open_for_run(out, journal)
+            result = open_for_run(out, journal, rebuild=rebuild)
             with closing(result.index) as index:
                 documents, pages = index.count()
         if result.notice:

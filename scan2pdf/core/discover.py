@@ -49,8 +49,10 @@ def is_ignored(name: str) -> bool:
 def sniff(path: Path) -> Kind:
     """Decide a file's type by its content, never by its extension."""
     try:
-        if not stat.S_ISREG(path.stat().st_mode):
-            return "special"
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            # A folder here is one that could not be listed (``_walk``).
+            return "unreadable" if stat.S_ISDIR(mode) else "special"
         with path.open("rb") as stream:
             head = stream.read(_PDF_MAGIC_WINDOW)
     except OSError:
@@ -173,7 +175,7 @@ def _in_naming_order(files: Iterable[Path], seen: _Visited | None) -> list[tuple
     for path in files:
         if seen is not None and not seen.first_visit(path):
             continue
-        kinds.append((path, "unreadable" if path.is_dir() else sniff(path)))
+        kinds.append((path, sniff(path)))
     firsts: list[tuple[Path, Kind]] = []
     rest: list[tuple[Path, Kind]] = []
     natural: set[str] = set()

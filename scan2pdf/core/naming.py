@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePath
 
 
 def candidates(name: str) -> Iterator[str]:
     """Output file names for an input called ``name``, in order of preference."""
-    stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
-    first = f"{stem}.pdf"
+    first = f"{PurePath(name).stem}.pdf"
     yield first
     if f"{name}.pdf" != first:
         yield f"{name}.pdf"

@@ -28,12 +28,20 @@ from pathlib import Path
 from scan2pdf.core.jobs import Input, Job, Outcome
 from scan2pdf.core.options import Options
 from scan2pdf.core.report import FileResult, Report
-from scan2pdf.core.resume import ContentKey, Deferred, FeedTraits, Planned, Triage, disk_full
+from scan2pdf.core.resume import (
+    ContentKey,
+    Deferred,
+    FeedTraits,
+    Planned,
+    Reused,
+    Triage,
+    disk_full,
+)
 from scan2pdf.core.stopping import stop_on_signals
 from scan2pdf.errors import DiskFullError, location_error
 from scan2pdf.execution.local import LocalExecutor, cpu_budget
 from scan2pdf.execution.protocol import Executor
-from scan2pdf.state.failures import keep_failed_input, prepare_failed_dir
+from scan2pdf.state.failures import keep_failed_input, prepare_folder
 from scan2pdf.state.index import Index, check_fts5, folder_of, open_for_run, read_sidecar
 from scan2pdf.state.journal import Journal, default_path
 from scan2pdf.state.publish import publish_pair
@@ -140,14 +148,7 @@ class Pipeline:
                     self._index = opened.index
                     if opened.notice and self.on_notice:
                         self.on_notice(opened.notice)
-                triage = Triage(
-                    journal,
-                    self.outdir,
-                    self._staging,
-                    feed.traits,
-                    self.on_conflict,
-                    self._index,
-                )
+                triage = Triage(journal, self.outdir, self._staging, feed.traits, self.on_conflict)
                 yield from self._loop(inputs, triage, journal, executor)
             except KeyboardInterrupt:
                 report.interrupted = True
@@ -194,7 +195,7 @@ class Pipeline:
                 "the output folder", self.outdir, exc, "Choose one this user may write, with -o."
             ) from exc
         if self.failed_dir is not None:
-            prepare_failed_dir(self.failed_dir)
+            prepare_folder(self.failed_dir)
         if self.report_path is not None:
             self.report.open_sink(self.report_path, append=self.append_report)
         return Journal(self.journal_path)
@@ -218,6 +219,13 @@ class Pipeline:
                 executor.submit(job)
             elif isinstance(decided, Deferred):
                 waiting.setdefault(decided.key, []).append(item)
+            elif isinstance(decided, Reused):
+                result = decided.result
+                assert result.output is not None and result.sidecar is not None
+                self._index_document(
+                    result.output, result.sidecar, item.identity, decided.moved_from
+                )
+                yield self._emit(replace(result, source=item.source))
             else:
                 yield self._emit(replace(decided, source=item.source))
 
@@ -303,20 +311,32 @@ class Pipeline:
         journal.finished(
             flight.row, result.status, result.reason, result.message, result.pages, result.ocr_pages
         )
-        if result.status == "converted" and self._index is not None:
-            text = read_sidecar(job.txt)
-            if text is not None:
-                self._index.add(
-                    job.pdf, job.txt, job.identity, folder_of(job.pdf, self.outdir), text
-                )
+        if result.status == "converted":
+            self._index_document(job.pdf, job.txt, job.identity)
         if result.status == "failed" and self.failed_dir is not None:
-            result = self._keep_failed(result, job, journal, self.failed_dir)
+            result = self._keep_failed(result, flight, journal, self.failed_dir)
         return self._emit(result)
 
+    def _index_document(
+        self, pdf: Path, txt: Path, identity: str, moved_from: Path | None = None
+    ) -> None:
+        """The search index follows every published document (the one place that writes it
+        during a run; ``open_for_run`` brings it in step with the journal at the start)."""
+        if self._index is None:
+            return
+        folder = folder_of(pdf, self.outdir)
+        if moved_from is not None:
+            self._index.move(moved_from, pdf, txt, identity, folder)
+            return
+        text = read_sidecar(txt)
+        if text is not None:
+            self._index.add(pdf, txt, identity, folder, text)
+
     def _keep_failed(
-        self, result: FileResult, job: Job, journal: Journal, failed_dir: Path
+        self, result: FileResult, flight: _Flight, journal: Journal, failed_dir: Path
     ) -> FileResult:
-        entry = journal.latest(job.identity)
+        job = flight.job
+        entry = journal.entry(flight.row)  # not latest(identity): a re-drop may share it
         try:
             rel = job.pdf.parent.relative_to(self.outdir)
         except ValueError:

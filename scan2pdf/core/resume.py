@@ -28,7 +28,6 @@ from scan2pdf.core.naming import assign, natural_name, sidecar_of
 from scan2pdf.core.options import Options
 from scan2pdf.core.report import FileResult, failed
 from scan2pdf.errors import DiskFullError, NotAFileError, UnreadableInputError
-from scan2pdf.state.index import Index, folder_of, read_sidecar
 from scan2pdf.state.journal import Entry, Journal, Seen, content_hash
 from scan2pdf.state.publish import is_up_to_date, publish_pair
 
@@ -66,6 +65,15 @@ class Planned:
 
 
 @dataclass(frozen=True, slots=True)
+class Reused:
+    """Outputs of identical content copied (or, where the rename is evident, moved) to
+    this input's names; ``moved_from`` is the earlier PDF when they were moved."""
+
+    result: FileResult
+    moved_from: Path | None
+
+
+@dataclass(frozen=True, slots=True)
 class Deferred:
     """The same content with the same options is being converted right now: decide again
     once that is done (its outputs are then copied instead of OCRing it twice)."""
@@ -81,10 +89,8 @@ class Triage:
         staging: Path,
         traits: FeedTraits,
         on_conflict: str = "suffix",
-        index: Index | None = None,
     ) -> None:
         self.journal = journal
-        self.index = index
         self.outdir = outdir
         self.staging = staging
         self.traits = traits
@@ -104,7 +110,7 @@ class Triage:
         """The job converting ``key`` is over (converted or not)."""
         self._converting.discard(key)
 
-    def decide(self, item: Input, options: Options) -> FileResult | Planned | Deferred:
+    def decide(self, item: Input, options: Options) -> FileResult | Planned | Deferred | Reused:
         if item.kind == "unsupported":
             return FileResult(Path(item.identity), "skipped", "unsupported", UNSUPPORTED_MESSAGE)
         if item.kind == "unreadable":
@@ -120,7 +126,9 @@ class Triage:
             why = f" ({exc.strerror})" if exc.strerror else ""
             return failed(item.identity, UnreadableInputError(f"The file cannot be read{why}."))
 
-    def _decide(self, item: Input, options: Options, seen: Seen) -> FileResult | Planned | Deferred:
+    def _decide(
+        self, item: Input, options: Options, seen: Seen
+    ) -> FileResult | Planned | Deferred | Reused:
         fingerprint = self.fingerprint(options)
         latest = self.journal.latest(item.identity)
         folder = self.outdir / item.folder
@@ -199,7 +207,7 @@ class Triage:
 
     def _reuse(
         self, job: Job, own: Entry | None, seen: Seen, content: str, fingerprint: str
-    ) -> FileResult | None:
+    ) -> FileResult | Reused | None:
         """Same content and options converted before: its outputs, not OCR again."""
         twin = self.journal.converted_twin(content, fingerprint)
         if twin is None:
@@ -229,9 +237,8 @@ class Triage:
         self.journal.finished(row, "reused", None, None, twin.pages, twin.ocr_pages)
         if moved:
             self.journal.retire(twin.id, "moved", f"now {job.identity}")
-        self._index_reused(job, old_pdf, moved)
         how = "moved" if moved else "copied"
-        return FileResult(
+        result = FileResult(
             Path(job.identity),
             "converted",
             output=job.pdf,
@@ -243,17 +250,7 @@ class Triage:
                 f"its outputs were {how}, not OCRed again",
             ),
         )
-
-    def _index_reused(self, job: Job, old_pdf: Path, moved: bool) -> None:
-        if self.index is None:
-            return
-        folder = folder_of(job.pdf, self.outdir)
-        if moved:
-            self.index.move(old_pdf, job.pdf, job.txt, job.identity, folder)
-            return
-        text = read_sidecar(job.txt)
-        if text is not None:
-            self.index.add(job.pdf, job.txt, job.identity, folder, text)
+        return Reused(result, old_pdf if moved else None)
 
     def _rename_evident(self, twin: Entry) -> bool:
         if self.traits.drops or not self.traits.roots:

@@ -49,7 +49,7 @@ from scan2pdf.service.inbox import (
     scan,
     takeable,
 )
-from scan2pdf.state.failures import free_name, keep_failed_input, prepare_failed_dir
+from scan2pdf.state.failures import free_name, keep_failed_input, prepare_folder
 
 _TICK = 0.25  # seconds between looks at the inbox's pending files
 _AUTO_POLL = 2.0  # seconds between scans when events cannot be relied on
@@ -187,8 +187,8 @@ class Watcher:
         s.check(self.report_path)
         check_environment(self.options)
         if not s.delete_originals:
-            prepare_failed_dir(s.done, "the done folder (--done)")
-        prepare_failed_dir(s.failed)
+            prepare_folder(s.done, "the done folder (--done)")
+        prepare_folder(s.failed)
         Claims.recover(s.inbox)
         self._claims = Claims(s.inbox)
         pipeline = Pipeline(

@@ -22,14 +22,15 @@ from scan2pdf.errors import location_error
 from scan2pdf.state.publish import NEW_FILE_MODE, publish
 
 
-def prepare_failed_dir(failed_dir: Path, label: str = "the failure folder (--failed)") -> None:
-    """Make sure the failure folder can be used before the run starts (exit 4 if not)."""
+def prepare_folder(folder: Path, label: str = "the failure folder (--failed)") -> None:
+    """Make sure a folder originals go to (--failed, --done) can be used before the run
+    starts (LocationError, exit 4, if not)."""
     try:
-        failed_dir.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise location_error(label, failed_dir, exc) from exc
-    if not os.access(failed_dir, os.W_OK | os.X_OK):
-        raise location_error(label, failed_dir, PermissionError(13, "Permission denied"))
+        raise location_error(label, folder, exc) from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise location_error(label, folder, PermissionError(13, "Permission denied"))
 
 
 def keep_failed_input(

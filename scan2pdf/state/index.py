@@ -303,8 +303,8 @@ class Opened:
     removed: int
 
 
-def open_for_run(outdir: Path, journal: Journal) -> Opened:
-    """The index a run keeps current, in step with the journal.
+def open_for_run(outdir: Path, journal: Journal, rebuild: bool = False) -> Opened:
+    """The index a run keeps current, in step with the journal (built anew with ``rebuild``).
 
     A damaged index is rebuilt from the journal and the sidecars (the notice says so);
     documents whose outputs are gone (removed by hand) or that the journal no longer
@@ -312,15 +312,22 @@ def open_for_run(outdir: Path, journal: Journal) -> Opened:
     """
     path = default_path(outdir)
     notice = None
+    if rebuild:
+        _delete(path)
     try:
         index = Index(path)
     except DamagedIndexError as exc:
-        for extra in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-            extra.unlink(missing_ok=True)
+        _delete(path)
         index = Index(path)
         notice = f"{exc.detail} It was rebuilt from the journal and the sidecars."
     added, removed = sync(index, journal, outdir)
     return Opened(index, notice, added, removed)
+
+
+def _delete(path: Path) -> None:
+    """The index file and SQLite's WAL files beside it."""
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        path.with_name(name).unlink(missing_ok=True)
 
 
 def sync(index: Index, journal: Journal, outdir: Path) -> tuple[int, int]:

@@ -131,6 +131,9 @@ class Journal:
             f"SELECT {_COLUMNS} FROM files WHERE identity = ? ORDER BY id DESC", identity
         )
 
+    def entry(self, row: int) -> Entry | None:
+        return self._one(f"SELECT {_COLUMNS} FROM files WHERE id = ?", row)
+
     def owner(self, output: Path) -> Entry | None:
         """The input whose outputs are (or are to be) at ``output``."""
         return self._one(
