@@ -85,3 +85,12 @@ class Outcome:
     # A local worker's folder to remove once the outputs are published.
     scratch: Path | None = None
     index: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Word from a worker about a job in progress: it ``started``, or ``pages`` are done."""
+
+    index: int
+    started: bool = False
+    pages: int = 0

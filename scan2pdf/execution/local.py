@@ -35,7 +35,7 @@ from multiprocessing import forkserver
 from pathlib import Path
 from typing import Any
 
-from scan2pdf.core.jobs import Job, Outcome
+from scan2pdf.core.jobs import Job, Outcome, Tick
 from scan2pdf.core.report import failed
 from scan2pdf.errors import FileTimeoutError, WorkerCrashedError
 from scan2pdf.execution.workerproc import init_worker, pid_file, run_job
@@ -85,11 +85,17 @@ class LocalExecutor:
         self.context.set_forkserver_preload([self.work.partition(":")[0]])
         # Start the forkserver now: it imports OCRmyPDF while discovery runs.
         forkserver.ensure_running()
+        # Workers write "S index 0" / "P index pages" lines here (workerproc.tell).
+        self._progress_in, self._progress_out = self.context.Pipe(duplex=False)
+        os.set_blocking(self._progress_in.fileno(), False)
+        self._partial = b""
         self._waiting = _Waiting()
         self._suspects: deque[Job] = deque()
         self._running: dict[Future[Outcome], _InFlight] = {}
         self._timed_out: set[int] = set()
         self._cancelled: set[int] = set()
+        # Cancelled jobs whose worker had not said who it is yet: stopped once it has.
+        self._to_kill: set[int] = set()
         self._pool: ProcessPoolExecutor | None = None
 
     @property
@@ -102,6 +108,7 @@ class LocalExecutor:
     def collect(self, timeout: float, more_coming: bool) -> list[Outcome]:
         """See ``Executor.collect``. Handles timeouts and worker deaths on the way."""
         self._dispatch(tail=not more_coming)
+        self._kill_cancelled()
         if not self._running:
             return []
         deadline = min(f.started + f.job.options.timeout for f in self._running.values())
@@ -114,11 +121,25 @@ class LocalExecutor:
         self._dispatch(tail=not more_coming)
         return outcomes
 
+    def ticks(self) -> list[Tick]:
+        try:
+            data = os.read(self._progress_in.fileno(), 1 << 16)
+        except BlockingIOError:
+            return []
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()
+        ticks = []
+        for line in lines:
+            kind, index, pages = line.split()
+            ticks.append(Tick(int(index), started=kind == b"S", pages=int(pages)))
+        return ticks
+
     def cancel(self, index: int | None = None) -> None:
         if index is None:
             self._waiting.clear()
             self._suspects.clear()
             self._running.clear()
+            self._to_kill.clear()
             self._kill_pool()
             return
         self._waiting.discard(index)
@@ -126,12 +147,15 @@ class LocalExecutor:
         for flight in self._running.values():
             if flight.job.index == index:
                 self._cancelled.add(index)
-                self._kill_job(flight.job)
+                self._to_kill.add(index)
+        self._kill_cancelled()
 
     def close(self) -> None:
         """Shut the pool down: gently when nothing runs, at once otherwise."""
         if self._pool is None:
+            self._close_progress()
             return
+        self._close_progress()
         if self._running:
             self._kill_pool()
         else:
@@ -140,13 +164,25 @@ class LocalExecutor:
 
     # ---- inside -------------------------------------------------------------------------
 
+    def _close_progress(self) -> None:
+        self._progress_in.close()
+        self._progress_out.close()
+
+    def _kill_cancelled(self) -> None:
+        """Stop each cancelled job's worker; one that has not started it yet is tried again
+        on the next call, so a cancelled job never runs to its end unseen."""
+        for flight in self._running.values():
+            index = flight.job.index
+            if index in self._to_kill and self._kill_job(flight.job):
+                self._to_kill.discard(index)
+
     def _pool_now(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.budget,
                 mp_context=self.context,
                 initializer=init_worker,
-                initargs=(str(self.scratch_root), os.getpid()),
+                initargs=(str(self.scratch_root), os.getpid(), self._progress_out),
             )
         return self._pool
 
@@ -162,6 +198,9 @@ class LocalExecutor:
             for future in done:
                 flight = self._running.pop(future)
                 self._pid_file(flight.job).unlink(missing_ok=True)
+                # Cancelled but finished first: the pipeline drops its outcome.
+                self._cancelled.discard(flight.job.index)
+                self._to_kill.discard(flight.job.index)
                 outcomes.append(future.result())
             return outcomes
         # A worker died: a broken pool fails every future it holds. Sort them out, then
@@ -186,6 +225,7 @@ class LocalExecutor:
                 self._suspects.append(job)
         self._timed_out.clear()
         self._cancelled.clear()
+        self._to_kill.clear()
         self._kill_pool()
         return outcomes
 

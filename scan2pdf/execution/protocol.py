@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from scan2pdf.core.jobs import Job, Outcome
+from scan2pdf.core.jobs import Job, Outcome, Tick
 
 
 class Executor(Protocol):
@@ -34,6 +34,10 @@ class Executor(Protocol):
         ``more_coming`` False says the feed has nothing more for now: the jobs in hand may
         share the free capacity (a long file gets the idle cores for its pages).
         """
+        ...
+
+    def ticks(self) -> list[Tick]:
+        """Jobs started and pages done since the last call (for progress; may be empty)."""
         ...
 
     def cancel(self, index: int | None = None) -> None:

@@ -17,6 +17,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import cast
 
@@ -24,6 +26,7 @@ from scan2pdf.core.jobs import Job, Outcome
 from scan2pdf.state.scratch import alive
 
 WorkFn = Callable[[Job, int], Outcome]
+_KEEP: list[Connection] = []
 
 
 class _Collect(logging.Handler):
@@ -40,7 +43,26 @@ class _Collect(logging.Handler):
 COLLECT = _Collect()
 
 
-def init_worker(scratch_root: str, coordinator: int) -> None:
+# The write end of the coordinator's progress pipe (``init_worker``), and the job this
+# worker is on: OCRmyPDF's progress bar (``worker/progress.py``) reports pages for it.
+_PROGRESS_FD: int | None = None
+_CURRENT_JOB = 0
+
+
+def tell(kind: str, pages: int = 0) -> None:
+    """Tell the coordinator that the current job started ("S") or finished a page ("P").
+
+    One ``os.write`` of a short line: writes of at most PIPE_BUF bytes to a pipe are
+    atomic, so workers share the pipe without a lock, and a worker killed mid-job (a
+    timeout, a cancel) can never leave a lock held or half a message behind.
+    """
+    if _PROGRESS_FD is None:
+        return
+    with suppress(OSError):  # the coordinator is gone or stopped reading: nothing to say
+        os.write(_PROGRESS_FD, f"{kind} {_CURRENT_JOB} {pages}\n".encode())
+
+
+def init_worker(scratch_root: str, coordinator: int, progress: Connection | None = None) -> None:
     """Process-pool initializer.
 
     - Own process group: the coordinator stops a worker *and* its Tesseract and
@@ -60,7 +82,12 @@ def init_worker(scratch_root: str, coordinator: int) -> None:
       OCRmyPDF itself uses on Linux, and the forked pool processes inherit our plugin
       and the cached version probes. They share this worker's process group, so the
       killpg that stops the worker stops them too.
+    - ``progress``: the write end of the coordinator's progress pipe (``tell``).
     """
+    global _PROGRESS_FD
+    if progress is not None:
+        _PROGRESS_FD = progress.fileno()
+        _KEEP.append(progress)  # the fd lives as long as its Connection
     os.setpgrp()
     multiprocessing.set_start_method("fork", force=True)
     _watch_coordinator(coordinator)
@@ -80,7 +107,10 @@ def pid_file(scratch_root: Path, job: Job) -> Path:
 def run_job(work: str, scratch_root: str, job: Job, slots: int) -> Outcome:
     """In the worker: say which process runs this job (so a timeout can stop just it),
     then run ``work`` (``"module:function"``)."""
+    global _CURRENT_JOB
     pid_file(Path(scratch_root), job).write_text(str(os.getpid()))
+    _CURRENT_JOB = job.index
+    tell("S")
     module, _, name = work.partition(":")
     function = cast(WorkFn, getattr(importlib.import_module(module), name))
     return function(job, slots)

@@ -1,7 +1,8 @@
 """One prepared PDF through ``ocrmypdf.ocr()``, with OCRmyPDF's exceptions mapped to reasons.
 
 Relies on OCRmyPDF 17.x's Python API (checked against 17.13.0): ``mode=`` for
-skip/redo/force, ``use_threads=``, ``progress_bar=`` and ``ocr_engine=`` (its null engine).
+skip/redo/force, ``use_threads=``, ``progress_bar=`` (our bar: worker/progress.py) and
+``ocr_engine=`` (its null engine).
 ``ocr()`` runs one document per call and keeps process-global state (plugins, Pillow's
 pixel limit), which is why every concurrent file has its own worker process.
 """
@@ -27,7 +28,7 @@ from scan2pdf.errors import (
     TooLargeError,
     first_line,
 )
-from scan2pdf.worker import rasterize
+from scan2pdf.worker import progress, rasterize
 
 # qpdf names the file it failed on, a temporary one of OCRmyPDF's: not for the report.
 _SCRATCH_PATH = re.compile(r"^\S+\.pdf: ")
@@ -49,7 +50,8 @@ def run_ocr(source_pdf: Path, output_pdf: Path, sidecar: Path, options: Options,
             sidecar=sidecar,
             jobs=jobs,
             use_threads=jobs == 1,
-            progress_bar=False,
+            # Our PageTicker (worker/progress.py) is the bar: it draws nothing.
+            progress_bar=True,
             mode=options.existing_text,
             output_type=options.output_type,
             rotate_pages=options.rotate_pages,
@@ -60,7 +62,7 @@ def run_ocr(source_pdf: Path, output_pdf: Path, sidecar: Path, options: Options,
             ocr_engine=options.ocr_engine,
             max_image_mpixels=options.max_image_mpixels,
             invalidate_digital_signatures=options.invalidate_signatures,
-            plugins=[rasterize.__name__],
+            plugins=[rasterize.__name__, progress.__name__],
             **extra,
         )
     except Image.DecompressionBombError as exc:
