@@ -25,7 +25,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from scan2pdf.core.jobs import Input, Job, Outcome
+from scan2pdf.core.events import EventCallback, FileFinished, FileStarted, PageDone
+from scan2pdf.core.jobs import Input, Job, Outcome, Tick
 from scan2pdf.core.options import Options
 from scan2pdf.core.report import FileResult, Report
 from scan2pdf.core.resume import (
@@ -86,6 +87,7 @@ class Pipeline:
         report: Report | None = None,
         index: bool = True,
         on_notice: Callable[[str], None] | None = None,
+        on_event: EventCallback | None = None,
     ) -> None:
         # Absolute: the journal names outputs, and a later run may start elsewhere.
         self.outdir = Path(os.path.abspath(outdir))
@@ -105,6 +107,7 @@ class Pipeline:
         # The search index (state/index.py), kept current unless index=False.
         self.keep_index = index
         self.on_notice = on_notice
+        self.on_event = on_event
         self._index: Index | None = None
 
     def convert(self, feed: Feed) -> Report:
@@ -250,7 +253,10 @@ class Pipeline:
                     return
                 continue  # an idle feed paces itself; go back to it
             more_coming = not (exhausted or idle)
-            for outcome in executor.collect(_COLLECT_TIMEOUT, more_coming):
+            outcomes = executor.collect(_COLLECT_TIMEOUT, more_coming)
+            # After collect: a worker writes its ticks before it hands back its outcome.
+            self._tell_progress(executor.ticks(), flights)
+            for outcome in outcomes:
                 flight = flights.pop(outcome.index, None)
                 if flight is None:  # cancelled meanwhile
                     _discard(outcome)
@@ -269,7 +275,24 @@ class Pipeline:
         self.report.add(result)
         if self.on_result is not None:
             self.on_result(result)
+        if self.on_event is not None:
+            self.on_event(FileFinished(result))
         return result
+
+    def _tell_progress(self, ticks: list[Tick], flights: dict[int, _Flight]) -> None:
+        if self.on_event is None:
+            return
+        for tick in ticks:
+            flight = flights.get(tick.index)
+            if flight is None:
+                continue  # finished or cancelled meanwhile
+            job = flight.job
+            identity = Path(job.identity)
+            if tick.started:
+                self.on_event(FileStarted(identity, job.work.pages))
+            else:
+                total = max(job.work.pages, tick.pages)
+                self.on_event(PageDone(identity, tick.pages, total))
 
     def _finish(self, outcome: Outcome, flight: _Flight, journal: Journal) -> FileResult:
         """Publish the outputs, then journal the result: never one without the other."""
