@@ -173,6 +173,19 @@ class InternalError(FileError):
     remedy = "This is a bug in scan2pdf: run again with -v and report the output."
 
 
+class ConversionError(FileError):
+    """One input could not be converted: raised by ``extract_text`` and friends.
+
+    ``reason`` is the input's own reason code (``corrupt``, ``encrypted``, ``timeout``...,
+    the same as in the report) and ``message`` its message with the remedy.
+    """
+
+    def __init__(self, input: object, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.input = input
+        self.reason = reason
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's text: third-party messages can run to a page."""
     text = str(exc).strip()

@@ -30,7 +30,9 @@ def test_convert_and_convert_async(tmp_path: Path) -> None:
     assert [r.output for r in seen] == [tmp_path / "out" / "page.pdf"]
     assert "Embedded callers" in (tmp_path / "out" / "page.txt").read_text()
 
-    again = asyncio.run(convert_async([tmp_path / "in"], tmp_path / "out", Options(jobs=1)))
+    with pytest.warns(DeprecationWarning, match="use scan2pdf.aconvert"):
+        call = convert_async([tmp_path / "in"], tmp_path / "out", Options(jobs=1))
+    again = asyncio.run(call)
     assert (again.converted, again.skipped) == (0, 1)
 
 
@@ -76,20 +78,46 @@ def run_program(source: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_readme_examples_run_as_written(tmp_path: Path) -> None:
-    """No ``if __name__ == "__main__":`` guard, as tutorials write it: workers start
-    without re-running the script (they used to die at start-up, every file `crashed`)."""
+    """Each README example saved as a script and run as a user runs it. No
+    ``if __name__ == "__main__":`` guard, as tutorials write it: workers start without
+    re-running the script (they used to die at start-up, every file `crashed`)."""
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    first, second = python_blocks(readme)[:2]
-    assert "__main__" not in first
+    text_of, batch, gathered, streamed, engine = python_blocks(readme)[:5]
+    assert all("__main__" not in block for block in (text_of, batch, gathered, streamed))
     shutil.copytree(SAMPLES / "letters", tmp_path / "scans")
-    done = run_program(first, tmp_path)
+
+    done = run_program(text_of, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Biblioteca Municipal")
+    assert not list(tmp_path.glob("**/*.pdf"))  # no PDF left behind
+
+    done = run_program(batch, tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("2 converted, 0 skipped, 0 failed; 3 pages in ")
     assert (tmp_path / "out" / "english-letter.pdf").exists()
+
+    (tmp_path / "scans" / "notes.txt").write_text("not a scan")
+    done = run_program(gathered, tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[2] == "scans/notes.txt failed: unsupported"
+    assert re.fullmatch(r"scans/english-letter.tif \d\d+ words", lines[0])
+    assert re.fullmatch(r"scans/spanish-note.png \d\d+ words", lines[1])
+
+    done = run_program(streamed.replace('"out/"', '"searchable/"'), tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "converted english-letter.tif 2" in lines
+    assert "converted spanish-note.png 1" in lines
+    assert "skipped notes.txt None" in lines
+    pages = [line for line in lines if "english-letter.tif: page" in line]
+    assert pages == ["  english-letter.tif: page 1 of 2", "  english-letter.tif: page 2 of 2"]
+    assert lines.index(pages[1]) < lines.index("converted english-letter.tif 2")
+
     (tmp_path / "batch-7").mkdir()
     for n in range(2):
         text_image(tmp_path / "batch-7" / f"p{n}.png", f"Loose page number {n}")
-    done = run_program(second, tmp_path)
+    done = run_program(engine, tmp_path)
     assert done.returncode == 0, done.stderr
     assert sorted(done.stdout.splitlines()) == [
         f"batch-7/p{n}.png converted {tmp_path / 'out' / 'batch-7' / f'p{n}.pdf'}" for n in range(2)
@@ -103,11 +131,11 @@ def test_gathered_async_calls_in_a_plain_script(tmp_path: Path) -> None:
     ]
     program = f"""
 import asyncio
-from scan2pdf import Options, convert_async
+from scan2pdf import Options, aconvert
 
 async def main():
     files = {files!r}
-    runs = [convert_async([f], f"out/{{n}}", Options(jobs=1)) for n, f in enumerate(files * 3)]
+    runs = [aconvert([f], f"out/{{n}}", Options(jobs=1)) for n, f in enumerate(files * 3)]
     reports = await asyncio.gather(*runs)
     print(sum(r.converted for r in reports), sum(r.failed for r in reports))
 

@@ -1,89 +1,197 @@
-"""The Python API's batch calls: ``convert``, ``retry`` and ``convert_async``.
+"""The Python API's synchronous calls: ``convert``, ``convert_file``, ``extract_text``, ``retry``.
 
 Each builds a feed and runs it through one ``Pipeline`` (``core/pipeline.py``), exactly as
-the command line does.
+the command line does, on the process's shared worker pool (``execution/shared.py``):
+calls made at once from many threads (or the async calls in ``core/aio.py``) share one
+CPU budget and the same warm workers.
+
+Options come as an ``Options`` object, as keyword arguments naming its fields
+(``languages="eng+spa"``, ``jobs=2``), or both (the keywords win).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
+from dataclasses import fields, replace
 from pathlib import Path, PurePath
+from typing import Any
 
 from scan2pdf.core.discover import discover, sniff
+from scan2pdf.core.events import EventCallback
 from scan2pdf.core.jobs import Input
 from scan2pdf.core.options import Options
 from scan2pdf.core.pipeline import Feed, Pipeline, ResultCallback
-from scan2pdf.core.report import Report
+from scan2pdf.core.report import FileResult, Report
 from scan2pdf.core.resume import FeedTraits
 from scan2pdf.core.tools import check_environment
-from scan2pdf.errors import UsageError
+from scan2pdf.errors import ConversionError, UsageError
+from scan2pdf.execution.shared import shared_pool
 from scan2pdf.state.journal import Entry, Journal, default_path
+
+PathLike = str | os.PathLike[str]
+Languages = str | Sequence[str]
+_OPTION_NAMES = frozenset(f.name for f in fields(Options))
+
+
+def make_options(
+    options: Options | None = None, languages: Languages | None = None, **values: Any
+) -> Options:
+    """``options`` (default ``Options()``) with the fields named in ``values`` replaced.
+
+    ``languages`` may be ``"eng+spa"`` (Tesseract's spelling), ``"eng,spa"`` or a sequence.
+    """
+    unknown = sorted(set(values) - _OPTION_NAMES)
+    if unknown:
+        raise UsageError(
+            f"Unknown option(s): {', '.join(unknown)}.",
+            f"Use fields of scan2pdf.Options: {', '.join(sorted(_OPTION_NAMES))}.",
+        )
+    if languages is not None:
+        values["languages"] = (
+            Options.parse_languages(languages) if isinstance(languages, str) else tuple(languages)
+        )
+    base = options or Options()
+    return replace(base, **values) if values else base
 
 
 def convert(
-    inputs: Sequence[Path | str],
-    outdir: Path | str,
+    inputs: PathLike | Sequence[PathLike],
+    outdir: PathLike,
     options: Options | None = None,
     *,
+    languages: Languages | None = None,
     report: Report | None = None,
     report_path: Path | None = None,
     on_result: ResultCallback | None = None,
+    progress: EventCallback | None = None,
     journal_path: Path | None = None,
     failed_dir: Path | None = None,
     stop: threading.Event | None = None,
     index: bool = True,
     on_notice: Callable[[str], None] | None = None,
+    own_pool: bool = False,
+    **option_values: Any,
 ) -> Report:
     """Convert files and folder trees into ``outdir``; return the batch's ``Report``.
 
     Raises UsageError, MissingDependencyError or LocationError before any work starts,
     and DiskFullError when the disk fills (the run stops; nothing partial is left;
-    running it again continues). On Ctrl-C (or once ``stop`` is set) every worker is
+    running it again continues). On Ctrl-C (or once ``stop`` is set) the run's work is
     stopped, nothing partial is left at an output path, ``report.interrupted`` is set and
     KeyboardInterrupt propagates; pass your own ``report`` to read the totals afterwards.
-    ``index`` keeps OUTDIR's search index current (``scan2pdf.search``); ``on_notice``
-    hears of things worth a line (an index rebuilt after damage).
+    ``on_result`` hears each file's result, ``progress`` every event (``core/events.py``:
+    file started, page done, file finished), both on this thread. ``index`` keeps
+    OUTDIR's search index current (``scan2pdf.search``); ``on_notice`` hears of things
+    worth a line (an index rebuilt after damage). ``own_pool``: workers of its own for
+    this call, stopped at its end, instead of the process's shared pool (the command
+    line's way: one run per process).
     """
-    options = options or Options()
+    chosen = make_options(options, languages, **option_values)
     out = Path(outdir)
-    paths = [Path(p) for p in inputs]
-    check_environment(options)
+    paths = _existing(inputs)
+    check_environment(chosen)
     roots = tuple(Path(os.path.abspath(p)) for p in paths if p.is_dir())
-    feed = Feed(discover(paths, out), FeedTraits(roots=roots))
     pipeline = Pipeline(
         out,
-        options,
+        chosen,
         journal_path=journal_path,
         report_path=report_path,
         failed_dir=failed_dir,
+        executor=None if own_pool else shared_pool(chosen.jobs).client(),
         stop=stop,
         on_result=on_result,
         report=report,
         index=index,
         on_notice=on_notice,
+        on_event=progress,
     )
-    return pipeline.convert(feed)
+    return pipeline.convert(Feed(discover(paths, out), FeedTraits(roots=roots)))
+
+
+def convert_file(
+    path: PathLike,
+    outdir: PathLike,
+    options: Options | None = None,
+    *,
+    languages: Languages | None = None,
+    **kwargs: Any,
+) -> FileResult:
+    """Convert one file into ``outdir``; return its ``FileResult`` (also for a failure:
+    look at ``status`` and ``reason``). Takes ``convert``'s keyword arguments."""
+    source = Path(path)
+    if source.is_dir():
+        raise UsageError(f"'{source}' is a folder.", "Use scan2pdf.convert() for folders.")
+    results: list[FileResult] = []
+    convert([source], outdir, options, languages=languages, on_result=results.append, **kwargs)
+    return results[0]
+
+
+def extract_text(
+    path: PathLike,
+    *,
+    languages: Languages | None = None,
+    options: Options | None = None,
+    progress: EventCallback | None = None,
+    stop: threading.Event | None = None,
+    **option_values: Any,
+) -> str:
+    """The text of one scan (image or PDF): every page, form feeds between pages.
+
+    No PDF is left anywhere. A file that cannot be converted raises ``ConversionError``
+    with the same ``reason`` and ``message`` the report would give it.
+    """
+    chosen = make_options(options, languages, **option_values)
+    source = _existing(path)[0]
+    if source.is_dir():
+        raise UsageError(f"'{source}' is a folder.", "extract_text reads one file.")
+    check_environment(chosen)
+    work = Path(tempfile.mkdtemp(prefix="scan2pdf-text-"))
+    try:
+        outdir = work / "out"
+        results: list[FileResult] = []
+        pipeline = Pipeline(
+            outdir,
+            chosen,
+            journal_path=work / "journal.sqlite",
+            executor=shared_pool(chosen.jobs).client(),
+            stop=stop,
+            on_result=results.append,
+            index=False,
+            on_event=progress,
+        )
+        pipeline.convert(Feed(discover([source], outdir)))
+        result = results[0]
+        if result.status != "converted" or result.sidecar is None:
+            raise ConversionError(result.input, result.reason or "failed", result.message or "")
+        return result.sidecar.read_text(encoding="utf-8")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def retry(
-    outdir: Path | str,
+    outdir: PathLike,
     *,
     reason: str | None = None,
     jobs: int | None = None,
     report: Report | None = None,
     report_path: Path | None = None,
     on_result: ResultCallback | None = None,
+    progress: EventCallback | None = None,
     journal_path: Path | None = None,
     failed_dir: Path | None = None,
     stop: threading.Event | None = None,
     index: bool = True,
     on_notice: Callable[[str], None] | None = None,
+    own_pool: bool = False,
 ) -> Report:
-    """Convert again the inputs the journal lists as failed, each with the options it had."""
+    """Convert again the inputs the journal lists as failed, each with the options it had.
+
+    Keyword arguments as for ``convert``."""
     out = Path(os.path.abspath(outdir))
     path = journal_path or default_path(out)
     journal = Journal.open_existing(path)
@@ -101,20 +209,31 @@ def retry(
     }
     for options in groups.values():
         check_environment(options)
-    feed = Feed(_failed_inputs(entries, groups, out))
     pipeline = Pipeline(
         out,
         Options(jobs=jobs),
         journal_path=path,
         report_path=report_path,
         failed_dir=failed_dir,
+        executor=None if own_pool else shared_pool(jobs).client(),
         stop=stop,
         on_result=on_result,
         report=report,
         index=index,
         on_notice=on_notice,
+        on_event=progress,
     )
-    return pipeline.convert(feed)
+    return pipeline.convert(Feed(_failed_inputs(entries, groups, out)))
+
+
+def _existing(inputs: PathLike | Sequence[PathLike]) -> list[Path]:
+    """The inputs as paths; UsageError for one that does not exist (as the CLI says it)."""
+    given = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
+    paths = [Path(p) for p in given]
+    for path in paths:
+        if not os.path.lexists(path):
+            raise UsageError(f"Input '{path}' does not exist.", "Check the path.")
+    return paths
 
 
 def _failed_inputs(
@@ -136,21 +255,3 @@ def _failed_inputs(
             source.name,
             options=groups[entry.fingerprint],
         )
-
-
-async def convert_async(
-    inputs: Sequence[Path | str],
-    outdir: Path | str,
-    options: Options | None = None,
-    *,
-    report_path: Path | None = None,
-    on_result: ResultCallback | None = None,
-) -> Report:
-    """``convert`` for asyncio programs: the batch runs in a thread, the loop stays free.
-
-    ``on_result`` is called from that thread; use ``loop.call_soon_threadsafe`` in it to
-    touch loop-owned state.
-    """
-    return await asyncio.to_thread(
-        convert, inputs, outdir, options, report_path=report_path, on_result=on_result
-    )
