@@ -142,15 +142,10 @@ def test_verbose_adds_the_traceback(runner: CliRunner, src: Path, tmp_path: Path
 def test_a_stop_before_the_first_file_exits_130(
     runner: CliRunner, src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """As if SIGTERM came while the command was still starting."""
-    real = threading.Event
-
-    class AlreadySet(real):  # type: ignore[misc,valid-type]
-        def __init__(self) -> None:
-            super().__init__()
-            self.set()
-
-    monkeypatch.setattr("scan2pdf.cli.handler.threading.Event", AlreadySet)
+    """As if SIGTERM came while the command was still starting (launch.py's listener)."""
+    early = threading.Event()
+    early.set()
+    monkeypatch.setattr("scan2pdf.cli.handler.EARLY", early)
     code, err = convert(runner, src, "-o", tmp_path / "out")
     assert code == 130
     assert err.startswith("Interrupted: 0 converted")
@@ -231,7 +226,7 @@ def test_a_fifo_given_directly_fails_alone_and_never_hangs(
     code, err = convert(runner, fifo, src / "page.png", "-o", tmp_path / "out")
     assert code == 1
     assert (
-        f"failed     {fifo}: not_a_file: It is a named pipe, device or socket. scan2pdf reads "
+        "failed     pipe.pdf: not_a_file: It is a named pipe, device or socket. scan2pdf reads "
         "regular files only; copy the data into a file and convert that." in err
     )
     assert (tmp_path / "out" / "page.pdf").exists()

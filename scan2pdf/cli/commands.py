@@ -14,18 +14,18 @@ from typing import Any
 import click
 
 from scan2pdf import __version__
-from scan2pdf.cli.handler import run_batch, run_plain
+from scan2pdf.cli.handler import ProgressSettings, run_batch, run_plain
 from scan2pdf.cli.params import build_options, conversion_options, run_options
 from scan2pdf.cli.search import index_command, search_command
 from scan2pdf.core.api import convert, retry
-from scan2pdf.core.report import FileResult, Report
+from scan2pdf.core.counting import Totals, count_in_background
+from scan2pdf.core.events import EventCallback, FileFinished
+from scan2pdf.core.report import Report
 from scan2pdf.core.resume import ON_CONFLICT
 from scan2pdf.core.tools import PROGRAMS, installed_languages, program_version
 from scan2pdf.errors import ExitCode, UsageError
 from scan2pdf.service.watch import Watcher, WatchSettings
 from scan2pdf.state.journal import Journal, default_path
-
-OnResult = Callable[[FileResult], None]
 
 
 def note(text: str) -> None:
@@ -58,28 +58,35 @@ def convert_command(
     journal: Path | None,
     failed: Path | None,
     no_index: bool,
+    progress: str,
+    progress_file: Path | None,
     quiet: bool,
     verbose: int,
     **settings: Any,
 ) -> None:
     """Convert INPUT files and folder trees into OUTDIR."""
 
-    def work(totals: Report, on_result: OnResult, stop: Event) -> object:
+    def work(totals: Report, on_event: EventCallback, stop: Event) -> object:
         return convert(
             inputs,
             output,
             build_options(settings),
             report=totals,
             report_path=report,
-            on_result=on_result,
+            progress=on_event,
             journal_path=journal,
             failed_dir=failed,
             stop=stop,
             index=not no_index,
             on_notice=note,
+            own_pool=True,
         )
 
-    run_batch(work, quiet, verbose)
+    def count(tell: Callable[[Totals], None]) -> object:
+        return count_in_background(inputs, output, tell)
+
+    shown_as = ProgressSettings(progress, progress_file, inputs)
+    run_batch(work, quiet, verbose, shown_as, count)
 
 
 @cli.command(name="watch")
@@ -141,6 +148,8 @@ def watch_command(
     journal: Path | None,
     failed: Path | None,
     no_index: bool,
+    progress: str,
+    progress_file: Path | None,
     quiet: bool,
     verbose: int,
     done: Path | None,
@@ -177,12 +186,12 @@ def watch_command(
         if not quiet:
             click.echo(f"scan2pdf {__version__}: {text}", err=True)
 
-    def serve(totals: Report, on_result: OnResult, stop: Event) -> object:
+    def serve(totals: Report, on_event: EventCallback, stop: Event) -> object:
         options = build_options(settings)
         watcher = Watcher(
             target,
             options,
-            on_result,
+            lambda result: on_event(FileFinished(result)),
             report,
             totals,
             say,
@@ -192,7 +201,7 @@ def watch_command(
         )
         return watcher.run()
 
-    run_batch(serve, quiet, verbose)
+    run_batch(serve, quiet, verbose, ProgressSettings(progress, progress_file))
 
 
 @cli.command(name="retry")
@@ -207,27 +216,30 @@ def retry_command(
     journal: Path | None,
     failed: Path | None,
     no_index: bool,
+    progress: str,
+    progress_file: Path | None,
     quiet: bool,
     verbose: int,
 ) -> None:
     """Convert again the inputs OUTDIR's journal lists as failed, with their options."""
 
-    def work(totals: Report, on_result: OnResult, stop: Event) -> object:
+    def work(totals: Report, on_event: EventCallback, stop: Event) -> object:
         return retry(
             outdir,
             reason=reason,
             jobs=jobs,
             report=totals,
             report_path=report,
-            on_result=on_result,
+            progress=on_event,
             journal_path=journal,
             failed_dir=failed,
             stop=stop,
             index=not no_index,
             on_notice=note,
+            own_pool=True,
         )
 
-    run_batch(work, quiet, verbose)
+    run_batch(work, quiet, verbose, ProgressSettings(progress, progress_file))
 
 
 @cli.command()

@@ -12,18 +12,34 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import NoReturn
 
 import click
 
-from scan2pdf.cli.display import Display
-from scan2pdf.core.report import FileResult, Report
+from scan2pdf.cli.display import SILENT, Display
+from scan2pdf.cli.progress import JsonProgress
+from scan2pdf.core.counting import Totals
+from scan2pdf.core.events import Event, EventCallback
+from scan2pdf.core.report import Report
 from scan2pdf.core.stopping import EARLY, stop_on_signals
-from scan2pdf.errors import ExitCode, Scan2PdfError
+from scan2pdf.errors import ExitCode, Scan2PdfError, location_error
 
-# What a command runs: given the totals to fill, a per-file callback and the stop event.
-Work = Callable[[Report, Callable[[FileResult], None], threading.Event], object]
+# What a command runs: given the totals to fill, an event callback and the stop event.
+Work = Callable[[Report, EventCallback, threading.Event], object]
+# Starts the background count of a batch, telling its totals to the callback.
+Count = Callable[[Callable[[Totals], None]], object]
+
+
+@dataclass(frozen=True)
+class ProgressSettings:
+    mode: str = "auto"
+    # JSON events go here (and the human display stays) when given.
+    file: Path | None = None
+    # The command's INPUTs: file lines show paths relative to them.
+    roots: tuple[Path, ...] = ()
 
 
 class _Exit(Exception):
@@ -73,33 +89,89 @@ def errors_handled(
         raise _Exit(ExitCode.FAILURES) from exc
 
 
-def run_batch(work: Work, quiet: bool, verbose: int) -> NoReturn:
+def run_batch(
+    work: Work,
+    quiet: bool,
+    verbose: int,
+    progress: ProgressSettings | None = None,
+    count: Count | None = None,
+) -> NoReturn:
     """Run a batch with progress on stderr; exit with the code its report (or error) says."""
+    settings = progress or ProgressSettings()
     report = Report()
     stop = threading.Event()
-    with stop_on_signals(stop), Display(-1 if quiet else verbose) as display:
+    with ExitStack() as stack:
+        stack.enter_context(stop_on_signals(stop))
+        try:
+            with errors_handled(verbose):
+                machine = _json_progress(settings, stack)
+        except _Exit as exit_:
+            sys.exit(int(exit_.code))
+        # JSON on stderr replaces the human display there.
+        human = machine is None or settings.file is not None
+        display = Display(
+            SILENT if not human else -1 if quiet else verbose,
+            bar=settings.mode == "auto",
+            roots=settings.roots,
+        )
+        stack.enter_context(display)
         if EARLY.is_set():  # SIGTERM or Ctrl-C while the command was starting
             stop.set()
 
+        def on_event(event: Event) -> None:
+            display.on_event(event)
+            if machine is not None:
+                machine.on_event(event)
+
+        def on_totals(totals: Totals) -> None:
+            display.totals(totals)
+            if machine is not None:
+                machine.totals(totals)
+
+        def finish(code: int) -> NoReturn:
+            if human:
+                display.summary(report)
+            if machine is not None:
+                machine.summary(report, code)
+            sys.exit(code)
+
         def summary_so_far() -> None:
-            if report.total:  # files were processed before it stopped (disk full, say)
+            if report.total and human:  # files were processed before it stopped (disk full)
                 display.summary(report)
 
+        if machine is not None:
+            machine.run_started()
         try:
             with errors_handled(verbose, summary_so_far):
+                if count is not None:
+                    count(on_totals)
                 try:
-                    work(report, display.file_done, stop)
+                    work(report, on_event, stop)
                 except KeyboardInterrupt:
                     report.interrupted = True
                     raise
         except _Exit as exit_:
             if report.interrupted:
-                display.summary(report)
+                finish(int(exit_.code))
+            if machine is not None:
+                machine.summary(report, int(exit_.code))
             sys.exit(int(exit_.code))
         if stop.is_set():  # a stop that came while nothing was running
             report.interrupted = True
-        display.summary(report)
-    sys.exit(int(report.exit_code()))
+        finish(int(report.exit_code()))
+    raise AssertionError("unreachable")  # sys.exit above; for type checkers
+
+
+def _json_progress(settings: ProgressSettings, stack: ExitStack) -> JsonProgress | None:
+    if settings.file is not None:
+        try:
+            stream = stack.enter_context(settings.file.open("w", encoding="utf-8"))
+        except OSError as exc:
+            raise location_error("the progress file (--progress-file)", settings.file, exc) from exc
+        return JsonProgress(stream)
+    if settings.mode == "json":
+        return JsonProgress(sys.stderr)
+    return None
 
 
 def run_plain(action: Callable[[], None], verbose: int = 0) -> None:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from scan2pdf.cli.progress import PROGRESS_MODES
 from scan2pdf.core.options import Options, option_flag
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -99,6 +100,19 @@ def run_options(func: F) -> F:
                 "--no-index",
                 is_flag=True,
                 help="Do not keep OUTDIR's search index (scan2pdf search) current.",
+            ),
+            click.option(
+                "--progress",
+                type=click.Choice(PROGRESS_MODES),
+                default="auto",
+                show_default=True,
+                help="auto: a progress bar on a terminal, else a line per file; lines: a line "
+                "per file; json: one JSON object per event on stderr (schema in the README).",
+            ),
+            click.option(
+                "--progress-file",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Write the JSON progress events to this file; stderr keeps the display.",
             ),
             click.option("-q", "--quiet", is_flag=True, help="Print failures only."),
             click.option("-v", "--verbose", count=True, help="Print details of each file."),
