@@ -303,3 +303,30 @@ def test_oversized_images_are_refused_before_decoding(tmp_path: Path) -> None:
         "or split or downsample the image first."
     )
     assert rows["bomb.png"]["reason"] == "too_large"
+
+
+def test_fine_scans_are_ocred_at_the_max_ocr_dpi_and_kept_as_scanned(tmp_path: Path) -> None:
+    """A 1200 dpi scan: Tesseract reads a 600 dpi copy (said in the notes), the PDF keeps
+    every pixel of the scan, and the text is found."""
+    import pikepdf
+
+    from scan2pdf import convert_file
+
+    page = Image.new("L", (4800, 1200), 255)
+    font = ImageFont.truetype(FONT, 110)
+    ImageDraw.Draw(page).text((100, 500), "Scanned at twelve hundred dpi", font=font, fill=0)
+    page.save(tmp_path / "fine.png", dpi=(1200, 1200))
+
+    result = convert_file(tmp_path / "fine.png", tmp_path / "out", index=False)
+    uncapped = convert_file(tmp_path / "fine.png", tmp_path / "raw", max_ocr_dpi=4800, index=False)
+
+    assert result.status == uncapped.status == "converted"
+    assert result.output is not None and result.sidecar is not None
+    assert "OCRed at 600 dpi from a 1200 dpi scan (--max-ocr-dpi)" in " ".join(result.notes)
+    assert not any("--max-ocr-dpi" in note for note in uncapped.notes)
+    assert "twelvehundreddpi" in squash(result.sidecar.read_text())
+    with pikepdf.open(result.output) as pdf:
+        xobjects = pdf.pages[0].Resources.XObject
+        images = [xobjects[name] for name in xobjects.keys()]  # noqa: SIM118 - pikepdf
+        sizes = [(int(i.Width), int(i.Height)) for i in images if i.Subtype == "/Image"]
+        assert sizes == [(4800, 1200)]

@@ -38,14 +38,22 @@ def _pdf(path: Path) -> Work:
     with pikepdf.open(path) as pdf:
         total = 0.0
         for page in pdf.pages:
-            # The page's own image XObjects, read from its resources: pikepdf 10 deprecates
-            # Page.images, and its replacement is not in the older releases we support.
-            resources: Any = page.obj.get("/Resources") or {}
-            xobjects: Any = resources.get("/XObject") or {}
-            sizes = [
-                int(image.get("/Width", 0)) * int(image.get("/Height", 0))
-                for image in (xobjects[key] for key in xobjects.keys())  # noqa: SIM118 - a pikepdf Dictionary
-                if image.get("/Subtype") == "/Image"
-            ]
-            total += max(sizes) / 1e6 if sizes else _DEFAULT_PAGE_MPIXELS
+            pixels = largest_image_pixels(page)
+            total += pixels / 1e6 if pixels else _DEFAULT_PAGE_MPIXELS
         return Work(len(pdf.pages), total)
+
+
+def largest_image_pixels(page: Any) -> int:
+    """Pixels of the largest image a PDF page (a ``pikepdf.Page``) draws; 0 for none.
+
+    The page's own image XObjects, read from its resources: pikepdf 10 deprecates
+    Page.images, and its replacement is not in the older releases we support.
+    """
+    resources: Any = page.obj.get("/Resources") or {}
+    xobjects: Any = resources.get("/XObject") or {}
+    sizes = [
+        int(image.get("/Width", 0)) * int(image.get("/Height", 0))
+        for image in (xobjects[key] for key in xobjects.keys())  # noqa: SIM118 - a pikepdf Dictionary
+        if image.get("/Subtype") == "/Image"
+    ]
+    return max(sizes, default=0)

@@ -19,6 +19,7 @@ from ocrmypdf import exceptions as ox
 from PIL import Image
 
 from scan2pdf.core.options import Options
+from scan2pdf.core.workload import largest_image_pixels
 from scan2pdf.errors import (
     CorruptInputError,
     EncryptedInputError,
@@ -34,14 +35,26 @@ from scan2pdf.worker import progress, rasterize
 _SCRATCH_PATH = re.compile(r"^\S+\.pdf: ")
 
 
-def run_ocr(source_pdf: Path, output_pdf: Path, sidecar: Path, options: Options, jobs: int) -> None:
-    """OCR ``source_pdf`` into ``output_pdf`` and OCRmyPDF's own ``sidecar``.
+def run_ocr(
+    source_pdf: Path, output_pdf: Path, sidecar: Path, options: Options, jobs: int
+) -> list[str]:
+    """OCR ``source_pdf`` into ``output_pdf`` and OCRmyPDF's own ``sidecar``; return notes
+    for the report.
 
     ``jobs`` is this file's share of the CPU budget. Threads, not processes: we are
     already inside a worker process, Tesseract runs as a subprocess (so threads overlap
     fully), and a process pool per file would cost a fork and imports for every document.
     """
     extra: dict[str, Any] = dict(options.ocrmypdf_extra)
+    notes: list[str] = []
+    if "max_ocr_image_mpixels" not in extra:
+        cap = ocr_resolution_cap(source_pdf, options.max_ocr_dpi)
+        if cap is not None:
+            extra["max_ocr_image_mpixels"], finest = cap
+            notes.append(
+                f"OCRed at {options.max_ocr_dpi} dpi from a {finest} dpi scan "
+                "(--max-ocr-dpi); the PDF keeps the scan as it is"
+            )
     try:
         ocrmypdf.ocr(
             source_pdf,
@@ -85,3 +98,27 @@ def run_ocr(source_pdf: Path, output_pdf: Path, sidecar: Path, options: Options,
     except ox.ExitCodeException as exc:
         # Everything else OCRmyPDF raises deliberately is about this input or its output.
         raise OcrError(f"OCRmyPDF stopped: {first_line(exc)}") from exc
+    return notes
+
+
+def ocr_resolution_cap(pdf_path: Path, max_dpi: int) -> tuple[float, int] | None:
+    """OCRmyPDF's ``max_ocr_image_mpixels`` that keeps the OCR image of every page at or
+    under ``max_dpi``, and the finest page's dpi; None when no page is finer.
+
+    OCRmyPDF 17.11+ caps the OCR image in megapixels and downsamples only the copy
+    Tesseract reads (``_pipeline.create_ocr_image``). One cap per file: the largest page
+    at ``max_dpi`` (a smaller page in the same file may then be read a little finer).
+    """
+    finest, largest = 0.0, 0.0
+    with pikepdf.open(pdf_path) as pdf:
+        for page in pdf.pages:
+            box = page.mediabox
+            inches = abs(float(box[2]) - float(box[0])) * abs(float(box[3]) - float(box[1]))
+            inches /= 72.0 * 72.0
+            if inches <= 0:
+                continue
+            largest = max(largest, inches)
+            finest = max(finest, (largest_image_pixels(page) / inches) ** 0.5)
+    if finest <= max_dpi * 1.01 or largest <= 0:  # 1%: a page box rounded to points
+        return None
+    return largest * max_dpi * max_dpi / 1e6, round(finest)
