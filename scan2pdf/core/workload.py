@@ -28,7 +28,15 @@ def estimate(path: Path, kind: str) -> Work:
 
 def _image(path: Path) -> Work:
     with header_only(), Image.open(path) as image:
+        return image_work(image)
+
+
+def image_work(image: Image.Image) -> Work:
+    """The work of an image already open (its frames' headers are read, not decoded)."""
+    try:
         sizes = [f.width * f.height for f in ImageSequence.Iterator(image)]
+    except Exception:  # a broken later frame: preflight will say what is wrong
+        return Work()
     return Work(len(sizes), sum(sizes) / 1e6)
 
 

@@ -30,14 +30,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 
-from scan2pdf.core.discover import sniff
-from scan2pdf.core.jobs import Input, Work
+from scan2pdf.core.discover import examine
+from scan2pdf.core.jobs import Input
 from scan2pdf.core.options import Options
 from scan2pdf.core.pipeline import Feed, Pipeline
 from scan2pdf.core.report import FileResult, Report
 from scan2pdf.core.resume import FeedTraits
 from scan2pdf.core.tools import check_environment
-from scan2pdf.core.workload import estimate
 from scan2pdf.errors import UsageError
 from scan2pdf.service.claims import WORK, Claims
 from scan2pdf.service.inbox import (
@@ -286,8 +285,7 @@ class Watcher:
             return None
         if claimed is None:
             return None
-        kind = sniff(claimed)
-        work = estimate(claimed, kind) if kind in ("pdf", "image") else Work()
+        kind, work = examine(claimed)
         identity = str(self._inbox / rel)
         return Input(identity, claimed, kind, rel.parent, rel.name, work)
 
