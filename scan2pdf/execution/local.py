@@ -208,6 +208,9 @@ class LocalExecutor:
         for future in list(self._running):
             flight = self._running.pop(future)
             job = flight.job
+            # A worker writes the pid file as it starts the job: without it, the worker
+            # died before it reached the file.
+            reached = self._pid_file(job).exists()
             self._pid_file(job).unlink(missing_ok=True)
             if not _broke(future):
                 outcomes.append(future.result())
@@ -217,8 +220,7 @@ class LocalExecutor:
                 error = _timeout_error(job.options.timeout)
                 outcomes.append(Outcome(failed(job.identity, error), index=job.index))
             elif flight.alone:
-                crash = WorkerCrashedError("Its worker process died while converting it.")
-                outcomes.append(Outcome(failed(job.identity, crash), index=job.index))
+                outcomes.append(Outcome(failed(job.identity, _crash(reached)), index=job.index))
             elif self._timed_out or self._cancelled:
                 self._waiting.push(job, first=True)  # a bystander of a stopped job
             else:
@@ -333,6 +335,18 @@ def _main_module_hidden() -> Iterator[None]:
 
 def _broke(future: Future[Outcome]) -> bool:
     return isinstance(future.exception(), BrokenProcessPool)
+
+
+def _crash(reached: bool) -> WorkerCrashedError:
+    if reached:
+        return WorkerCrashedError("Its worker process died while converting it.")
+    # Not the file's fault, and not memory: a worker that cannot start (an import that
+    # fails in a fresh process, a sandbox that forbids processes) fails every file.
+    return WorkerCrashedError(
+        "Its worker process died while starting, before it reached the file.",
+        "Check that a fresh process can run scan2pdf's worker: python -c "
+        f"'import {WORKER_MODULE}' must succeed (run with -v for details).",
+    )
 
 
 def _timeout_error(timeout: float) -> FileTimeoutError:
