@@ -4,9 +4,13 @@
 
 Workloads (built in a temporary folder from samples/, plus ../shared/corpus when present):
 
-- mixed: ~15 files, PDFs and images of 1 to 12 pages;
+- one-long: a 20-page scanned PDF among 13 single-page letters (60% of the pages in one
+  file, the shape that left cores idle before pages were shared across files);
+- two-long: two 12-page PDFs among 10 single pages;
+- tail: an 8-page PDF among 4 single pages (the volume is most of the work);
 - small: 120 single-page inputs;
 - long: one 48-page scanned PDF;
+- mixed: ~15 files, PDFs and images of 1 to 12 pages;
 - discovery: walking 100,000 empty placeholder files (memory must not grow with the count).
 
 Tools, run in turn every round (A B C D, A B C D, ...) so that a noisy neighbour hits all
@@ -21,7 +25,8 @@ of them alike; the table shows medians and ratios, never absolute claims:
   their scan resolution, ``tesseract PAGE - -l eng`` with OMP_THREAD_LIMIT=1, one process
   per core.
 
-Peak memory is the largest summed RSS of the whole process tree, sampled every 50 ms.
+Peak memory is the largest summed RSS of the whole process tree, sampled every 50 ms; the
+same sampler counts the Tesseracts in the tree, printed as a timeline of busy slots.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import img2pdf
 import pikepdf
 from PIL import Image, ImageDraw, ImageSequence
 from pypdf import PdfReader
@@ -66,10 +72,12 @@ CORPUS_PICKS = [
 # ---- measuring ---------------------------------------------------------------------------
 
 
-def tree_rss_kib(root: int) -> int:
-    """Summed VmRSS of ``root`` and all its descendants, from /proc."""
+def tree_rss_kib(root: int) -> tuple[int, int]:
+    """Summed VmRSS of ``root`` and all its descendants, from /proc, and how many of them
+    are Tesseracts reading a page (the busy slots, for the timeline)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    names: dict[int, str] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -81,18 +89,40 @@ def tree_rss_kib(root: int) -> int:
         pid, ppid = int(entry.name), int(fields.get("PPid", "0").strip() or 0)
         children.setdefault(ppid, []).append(pid)
         rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
-    total, stack = 0, [root]
+        names[pid] = fields.get("Name", "").strip()
+    total, busy, stack = 0, 0, [root]
     while stack:
         pid = stack.pop()
         total += rss.get(pid, 0)
+        busy += names.get(pid) == "tesseract"
         stack.extend(children.get(pid, []))
-    return total
+    return total, busy
 
 
 @dataclass
 class Sample:
     seconds: float
     peak_mib: float
+    # Busy Tesseracts every 50 ms: where cores idle, not only the total.
+    busy: list[int] = field(default_factory=list)
+
+    def timeline(self, cores: int, step: float = 0.5) -> str:
+        """One character per ``step`` s: the mean busy Tesseracts, as a digit."""
+        per = max(1, round(step / _SAMPLE_EVERY))
+        marks = []
+        for start in range(0, len(self.busy), per):
+            window = self.busy[start : start + per]
+            marks.append(str(min(cores, round(sum(window) / len(window)))))
+        return "".join(marks)
+
+    def idle_share(self, cores: int) -> float:
+        """Share of core-time with no Tesseract on it, from the first to the last sample."""
+        if not self.busy:
+            return 0.0
+        return 1 - sum(min(b, cores) for b in self.busy) / (cores * len(self.busy))
+
+
+_SAMPLE_EVERY = 0.05
 
 
 def timed(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Sample:
@@ -106,13 +136,16 @@ def timed(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None =
         stderr=subprocess.DEVNULL,
     )
     peak = 0
+    busy: list[int] = []
     stop = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, tree_rss_kib(proc.pid))
-            stop.wait(0.05)
+            rss, tesseracts = tree_rss_kib(proc.pid)
+            peak = max(peak, rss)
+            busy.append(tesseracts)
+            stop.wait(_SAMPLE_EVERY)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -122,7 +155,7 @@ def timed(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None =
     sampler.join()
     if code != 0:
         raise SystemExit(f"benchmark command failed ({code}): {shlex.join(argv)}")
-    return Sample(seconds, peak / 1024)
+    return Sample(seconds, peak / 1024, busy)
 
 
 # ---- workloads ---------------------------------------------------------------------------
@@ -178,8 +211,41 @@ def build(work: Path) -> dict[str, Workload]:
     long = work / "long"
     long.mkdir()
     long_file = concatenated(scanned, 48, long / "long-48.pdf")
+    # Shapes real archives have (issue 13): a bound volume among loose letters, two of
+    # them, and many short files; full-size pages (the corpus's, when present), since
+    # small pages hide the cost of a page that waits for a core.
+    # Every volume has pages of its own: identical files are OCRed once by scan2pdf.
+    volume_sources = [scanned, scanned, scanned]
+    letter_pages = singles
+    heavy = CORPUS / "tess__8071_093.3B.tif"  # a real 300 dpi magazine page, ~2.5 s of OCR
+    if heavy.exists():
+        volume_sources = []
+        for n in range(3):
+            page_pdf = work / f"heavy-page-{n}.pdf"
+            page_pdf.write_bytes(img2pdf.convert(str(unique_copy(heavy, work, 990 + n))))
+            volume_sources.append([page_pdf])
+        letter_pages = [heavy]
+    one_long = work / "one-long"
+    one_long.mkdir()
+    letters = [
+        unique_copy(letter_pages[i % len(letter_pages)], one_long, 500 + i) for i in range(13)
+    ]
+    volume = concatenated(volume_sources[0], 20, one_long / "volume-20.pdf")
+    two_long = work / "two-long"
+    two_long.mkdir()
+    loose = [unique_copy(letter_pages[i % len(letter_pages)], two_long, 700 + i) for i in range(10)]
+    volumes = [concatenated(volume_sources[n], 12, two_long / f"volume-{n}.pdf") for n in (1, 2)]
+    # The volume is most of the work (8 of 12 pages): a page concurrency fixed at the start
+    # leaves one core idle for the whole tail.
+    tail = work / "tail"
+    tail.mkdir()
+    tail_letters = [unique_copy(letter_pages[0], tail, 600 + i) for i in range(4)]
+    tail_volume = concatenated(volume_sources[2], 8, tail / "volume-8.pdf")
     workloads = {
+        "tail": Workload("tail", [tail_volume, *tail_letters]),
         "mixed": Workload("mixed", [Path(f) for f in files]),
+        "one-long": Workload("one-long", [volume, *letters]),
+        "two-long": Workload("two-long", [*volumes, *loose]),
         "small": Workload("small", small_files),
         "long": Workload("long", [long_file]),
     }
@@ -359,7 +425,7 @@ def discovery_memory(work: Path, count: int) -> Sample:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", default="mixed,small,long,discovery")
+    parser.add_argument("--only", default="one-long,two-long,tail,small,long,mixed,discovery")
     parser.add_argument("--tools", default=",".join(t for t in TOOLS if t != "scan2pdf-baseline"))
     parser.add_argument(
         "--baseline",
@@ -376,7 +442,7 @@ def main() -> None:
     try:
         print(f"cores: {args.jobs}; rounds: {args.rounds}; corpus: {CORPUS.exists()}", flush=True)
         loads = build(work)
-        for name in (n for n in ("mixed", "small", "long") if n in only):
+        for name in (n for n in loads if n in only):
             load = loads[name]
             print(f"\n## {name}: {len(load.files)} files, {load.pages} pages to OCR", flush=True)
             samples: dict[str, list[Sample]] = {tool: [] for tool in tools}
@@ -389,7 +455,7 @@ def main() -> None:
                         f"  round {round_ + 1} {tool}: {samples[tool][-1].seconds:.1f} s",
                         flush=True,
                     )
-            report(samples)
+            report(samples, args.jobs)
         if "discovery" in only:
             print("\n## discovery: peak RSS walking N empty placeholder files", flush=True)
             for count in (10_000, 100_000):
@@ -401,7 +467,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def report(samples: dict[str, list[Sample]]) -> None:
+def report(samples: dict[str, list[Sample]], cores: int) -> None:
     median = {tool: statistics.median(s.seconds for s in runs) for tool, runs in samples.items()}
     peak = {tool: max(s.peak_mib for s in runs) for tool, runs in samples.items()}
     floor = median.get("floor")
@@ -412,6 +478,11 @@ def report(samples: dict[str, list[Sample]]) -> None:
         vs_floor = f"{median[tool] / floor:.2f}" if floor else "-"
         speedup = f"{median[tool] / ours:.2f}" if ours else "-"
         print(f"| {tool} | {median[tool]:.1f} | {vs_floor} | {speedup} | {peak[tool]:.0f} |")
+    print("\nBusy Tesseracts, one digit per 0.5 s (median round), and idle core-time:")
+    for tool, runs in samples.items():
+        middle = sorted(runs, key=lambda s: s.seconds)[len(runs) // 2]
+        idle = middle.idle_share(cores)
+        print(f"  {tool:>18} {idle:4.0%} idle  {middle.timeline(cores)}")
 
 
 if __name__ == "__main__":

@@ -53,10 +53,10 @@ def main() -> None:
             peak = 0
             target = min(first + args.batch, args.files)
             while len(list(done.glob("*.png"))) < target:
-                peak = max(peak, tree_rss_kib(service.pid))
+                peak = max(peak, tree_rss_kib(service.pid)[0])
                 time.sleep(0.5)
             time.sleep(1)
-            now = tree_rss_kib(service.pid)
+            now = tree_rss_kib(service.pid)[0]
             print(f"| {target} | {now / 1024:.0f} | {peak / 1024:.0f} |", flush=True)
     finally:
         service.terminate()

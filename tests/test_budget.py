@@ -113,8 +113,9 @@ def test_busy_tesseracts_never_exceed_the_budget(tmp_path: Path, budget: int) ->
 
 
 def test_a_file_with_two_slots_runs_its_pages_in_warm_processes(tmp_path: Path) -> None:
-    """One 2-page PDF with -j 2: OCRmyPDF's page pool is forked from the warm worker, not
-    a fresh interpreter that imports everything again (about 2 s of CPU per file)."""
+    """One 2-page PDF with -j 2: its pages take both shared slots, in a page pool forked
+    from the warm worker, not a fresh interpreter that imports everything again (about
+    2 s of CPU per file)."""
     report = SAMPLES / "reports" / "scanned-report.pdf"
 
     seen = watched_run(report, tmp_path / "out", 2, tmp_path / "tmp")

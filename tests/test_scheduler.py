@@ -14,6 +14,7 @@ from scan2pdf.core.report import FileResult
 from scan2pdf.execution.local import LocalExecutor, cpu_budget
 
 FAKE = "tests.fakes:fake_work"
+FAKE_PAGES = "tests.fakes:fake_pages"
 
 
 def jobs(folder: Path, names: list[str]) -> list[Job]:
@@ -36,14 +37,19 @@ def jobs(folder: Path, names: list[str]) -> list[Job]:
 
 
 def intervals(folder: Path) -> list[tuple[float, float, int]]:
+    """(start, end, pid) of every span that held a slot."""
     rows = [line.split() for line in (folder / "log").read_text().splitlines()]
-    return [(float(start), float(end), int(slots)) for _, start, end, slots in rows]
+    return [(float(start), float(end), int(pid)) for pid, start, end, _ in rows]
 
 
-def executor(budget: int, tmp_path: Path) -> LocalExecutor:
+def busiest(spans: list[tuple[float, float, int]]) -> int:
+    return max(sum(1 for s, e, _ in spans if s <= t < e) for t, _, _ in spans)
+
+
+def executor(budget: int, tmp_path: Path, work: str = FAKE) -> LocalExecutor:
     scratch = tmp_path / "scratch"
     scratch.mkdir(exist_ok=True)
-    return LocalExecutor(budget, scratch, work=FAKE)
+    return LocalExecutor(budget, scratch, work=work)
 
 
 def outcomes(pool: LocalExecutor, count: int) -> list[Outcome]:
@@ -55,8 +61,8 @@ def outcomes(pool: LocalExecutor, count: int) -> list[Outcome]:
     return got
 
 
-def run(budget: int, batch: list[Job], tmp_path: Path) -> list[FileResult]:
-    pool = executor(budget, tmp_path)
+def run(budget: int, batch: list[Job], tmp_path: Path, work: str = FAKE) -> list[FileResult]:
+    pool = executor(budget, tmp_path, work)
     try:
         for job in batch:
             pool.submit(job)
@@ -76,18 +82,32 @@ def test_busy_slots_never_exceed_the_budget(tmp_path: Path, budget: int) -> None
     assert sorted(r.input for r in results) == sorted(j.source for j in batch)  # each once
     assert len(results) == len(batch)
     spans = intervals(tmp_path)
-    for start, _, _ in spans:
-        busy = sum(slots for s, e, slots in spans if s <= start < e)
-        assert busy <= budget
-    # With more files than slots, files run side by side and one slot each.
-    assert {slots for _, _, slots in spans[:-budget]} == {1}
-    if budget > 1:
-        assert max(sum(1 for s, e, _ in spans if s <= t < e) for t, _, _ in spans) > 1
+    assert busiest(spans) == budget  # used, and never exceeded
+    # One file more than the budget is in flight (its set-up overlaps the others' work).
+    assert len({pid for _, _, pid in spans}) <= budget + 1
 
 
-def test_tail_files_share_the_free_slots(tmp_path: Path) -> None:
-    run(4, sized(tmp_path, {"a.pdf": (5, 1.0), "b.pdf": (5, 1.0)}), tmp_path)
-    assert sorted(slots for _, _, slots in intervals(tmp_path)) == [2, 2]
+def test_a_long_file_takes_the_slots_short_files_free(tmp_path: Path) -> None:
+    """An 8-page file among three one-page files, budget 2: the pages spread over both
+    slots as soon as the short files are done, and no slot idles while pages remain."""
+    batch = sized(
+        tmp_path,
+        {"long.pdf": (8, 8.0), "a.pdf": (1, 1.0), "b.pdf": (1, 1.0), "c.pdf": (1, 1.0)},
+    )
+    run(2, batch, tmp_path, work=FAKE_PAGES)
+    spans = sorted(intervals(tmp_path))
+    assert busiest(spans) == 2
+    # From the first span's start to the last one's end, both slots were busy nearly all
+    # the time: 4 file spans of 0.05 s and 11 pages of 0.3 s on 2 slots.
+    first, last = spans[0][0], max(e for _, e, _ in spans)
+    held = sum(e - s for s, e, _ in spans)
+    assert held / (2 * (last - first)) > 0.85, f"slots busy {held / (2 * (last - first)):.0%}"
+    # The long file's pages (its worker logged 9 spans: its own and 8 pages) ran two at
+    # once: it was not held to the one slot it started with.
+    pids = [pid for _, _, pid in spans]
+    long_pid = max(set(pids), key=pids.count)
+    assert pids.count(long_pid) == 9
+    assert busiest([span for span in spans if span[2] == long_pid]) == 2
 
 
 def test_a_crashing_file_fails_alone_and_the_pool_recovers(tmp_path: Path) -> None:
@@ -149,11 +169,13 @@ def test_biggest_work_starts_first(tmp_path: Path) -> None:
         tmp_path,
         {"small.pdf": (1, 0.5), "huge.pdf": (1, 30.0), "mid.pdf": (1, 8.0), "tiny.pdf": (1, 0.1)},
     )
-    results = run(1, batch, tmp_path)
-    assert [r.input.name for r in results] == ["huge.pdf", "mid.pdf", "small.pdf", "tiny.pdf"]
+    run(1, batch, tmp_path)
+    started = (tmp_path / "started").read_text().split()
+    # One file more than the budget is in flight: the two biggest start together.
+    assert set(started[:2]) == {"huge.pdf", "mid.pdf"}
+    assert started[2:] == ["small.pdf", "tiny.pdf"]
 
 
-def test_a_file_never_gets_more_slots_than_pages(tmp_path: Path) -> None:
-    run(4, sized(tmp_path, {"one-page.pdf": (1, 9.0), "long.pdf": (20, 1.0)}), tmp_path)
-    # The one-page file gets 1 slot; the long one the other 3, since nothing else waits.
-    assert sorted(slots for _, _, slots in intervals(tmp_path)) == [1, 3]
+def test_a_long_file_alone_uses_every_slot(tmp_path: Path) -> None:
+    run(3, sized(tmp_path, {"long.pdf": (9, 1.0)}), tmp_path, work=FAKE_PAGES)
+    assert busiest(intervals(tmp_path)) == 3

@@ -1,10 +1,12 @@
 """Run jobs in worker processes within one CPU budget.
 
 The budget is a number of *slots*: one slot is one busy thread (one Tesseract process
-with OMP_THREAD_LIMIT=1, or the Python work between pages). A file is dispatched with
-one slot while other files wait; in the tail of the batch, when nothing waits, a file
-gets the free slots as OCRmyPDF ``jobs`` so its pages run in parallel. The sum of
-slots in flight never exceeds the budget.
+with OMP_THREAD_LIMIT=1, or a file's own Python work between pages). Slots are shared by
+every worker of the pool (``execution/slots.py``): a file holds one for its own work and
+its pages take whichever others are free, so a long file spreads over the cores that
+short files leave and gives them back when new files come. One more file than the budget
+is in flight, so that a file's set-up and finishing (which wait for a slot like anything
+else) overlap with the others' pages; the biggest guessed work starts first.
 
 Workers live for the whole run (no interpreter start-up and import per file). They are
 started from a forkserver that has already imported OCRmyPDF, so each starts fast and
@@ -38,12 +40,15 @@ from typing import Any
 from scan2pdf.core.jobs import Job, Outcome, Tick
 from scan2pdf.core.report import failed
 from scan2pdf.errors import FileTimeoutError, WorkerCrashedError
+from scan2pdf.execution.slots import make_slots
 from scan2pdf.execution.workerproc import init_worker, pid_file, run_job
 from scan2pdf.launch import WORKER_MODULE
 
 # The function a worker runs per job, as "module:function" so the coordinator never
 # imports it (and OCRmyPDF); a seam for tests (a fake engine) and for Dask.
 CONVERT = f"{WORKER_MODULE}:convert_file"
+# Files in flight beyond the budget's slots (see the module docstring).
+_EXTRA_FILES = 1
 
 
 def cpu_budget() -> int:
@@ -66,7 +71,6 @@ def cpu_budget() -> int:
 @dataclass(frozen=True, slots=True)
 class _InFlight:
     job: Job
-    slots: int
     alone: bool  # a suspect of a worker crash, running with the pool to itself
     started: float
 
@@ -79,12 +83,13 @@ class LocalExecutor:
         self.scratch_root = scratch_root
         self.work = work
         # How far the feed runs ahead: far enough to start the biggest of the next files
-        # first and to know when we are in the tail, short enough to keep memory flat.
+        # first, short enough to keep memory flat.
         self.capacity = max(64, 4 * self.budget)
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload([self.work.partition(":")[0]])
         # Start the forkserver now: it imports OCRmyPDF while discovery runs.
         forkserver.ensure_running()
+        self._slots = make_slots(scratch_root / "slots", self.budget)
         # Workers write "S index 0" / "P index pages" lines here (workerproc.tell).
         self._progress_in, self._progress_out = self.context.Pipe(duplex=False)
         os.set_blocking(self._progress_in.fileno(), False)
@@ -107,7 +112,7 @@ class LocalExecutor:
 
     def collect(self, timeout: float, more_coming: bool) -> list[Outcome]:
         """See ``Executor.collect``. Handles timeouts and worker deaths on the way."""
-        self._dispatch(tail=not more_coming)
+        self._dispatch()
         self._kill_cancelled()
         if not self._running:
             return []
@@ -118,7 +123,7 @@ class LocalExecutor:
             self._stop_overdue()
             return []
         outcomes = self._sort_out(done)
-        self._dispatch(tail=not more_coming)
+        self._dispatch()
         return outcomes
 
     def ticks(self) -> list[Tick]:
@@ -179,10 +184,15 @@ class LocalExecutor:
     def _pool_now(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=self.budget,
+                max_workers=self.budget + _EXTRA_FILES,
                 mp_context=self.context,
                 initializer=init_worker,
-                initargs=(str(self.scratch_root), os.getpid(), self._progress_out),
+                initargs=(
+                    str(self.scratch_root),
+                    os.getpid(),
+                    self._progress_out,
+                    (str(self._slots), self.budget),
+                ),
             )
         return self._pool
 
@@ -252,30 +262,24 @@ class LocalExecutor:
         _kill_group(pid)
         return True
 
-    def _dispatch(self, tail: bool) -> None:
+    def _dispatch(self) -> None:
         running = self._running
-        used = sum(flight.slots for flight in running.values())
         while not any(flight.alone for flight in running.values()):
             if self._suspects:
                 if running:
                     return  # a suspect runs alone: let the pool drain first
-                job, slots, alone = self._suspects.popleft(), self.budget, True
-            elif self._waiting and used < self.budget:
-                job = self._waiting.pop()
-                free = self.budget - used
-                # In the tail (nothing more to come for now), share the free slots among
-                # the files still waiting so no core idles while pages remain; never
-                # more than the file has pages, which is all OCRmyPDF can run at once.
-                share = max(1, free // (len(self._waiting) + 1)) if tail else 1
-                slots, alone = min(share, max(1, job.work.pages)), False
+                job, alone = self._suspects.popleft(), True
+            elif self._waiting and len(running) < self.budget + _EXTRA_FILES:
+                job, alone = self._waiting.pop(), False
             else:
                 return
+            # Every file may use the whole budget for its pages; the shared slots decide
+            # how many of them run at any moment.
             with _main_module_hidden():  # a worker may start here (the pool spawns lazily)
                 future = self._pool_now().submit(
-                    run_job, self.work, str(self.scratch_root), job, slots
+                    run_job, self.work, str(self.scratch_root), job, self.budget
                 )
-            running[future] = _InFlight(job, slots, alone, time.monotonic())
-            used += slots
+            running[future] = _InFlight(job, alone, time.monotonic())
 
 
 class _Waiting:

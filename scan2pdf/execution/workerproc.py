@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import cast
 
 from scan2pdf.core.jobs import Job, Outcome
+from scan2pdf.execution.slots import use_slots
 from scan2pdf.state.scratch import alive
 
 WorkFn = Callable[[Job, int], Outcome]
@@ -62,7 +63,12 @@ def tell(kind: str, pages: int = 0) -> None:
         os.write(_PROGRESS_FD, f"{kind} {_CURRENT_JOB} {pages}\n".encode())
 
 
-def init_worker(scratch_root: str, coordinator: int, progress: Connection | None = None) -> None:
+def init_worker(
+    scratch_root: str,
+    coordinator: int,
+    progress: Connection | None = None,
+    slots: tuple[str, int] | None = None,
+) -> None:
     """Process-pool initializer.
 
     - Own process group: the coordinator stops a worker *and* its Tesseract and
@@ -75,7 +81,7 @@ def init_worker(scratch_root: str, coordinator: int, progress: Connection | None
     - A watchdog on the coordinator: if it is killed (kill -9, OOM), nobody would ever
       stop this worker, which blocks forever on the executor's queue (it holds both ends
       of the pipe, so it never sees EOF).
-    - OCRmyPDF's page pool (a file given more than one slot) forks from this warm worker.
+    - Any process pool OCRmyPDF starts (we ask for threads) forks from this warm worker.
       A forkserver child inherits the forkserver start method, so without this each such
       file started a fresh forkserver that re-imported scan2pdf's CLI and then OCRmyPDF
       in every pool process: about 2 s of CPU per file, measured 2026-11-21. Fork is what
@@ -83,11 +89,14 @@ def init_worker(scratch_root: str, coordinator: int, progress: Connection | None
       and the cached version probes. They share this worker's process group, so the
       killpg that stops the worker stops them too.
     - ``progress``: the write end of the coordinator's progress pipe (``tell``).
+    - ``slots``: the pool's page slots (folder, count), ``execution/slots.py``.
     """
     global _PROGRESS_FD
     if progress is not None:
         _PROGRESS_FD = progress.fileno()
         _KEEP.append(progress)  # the fd lives as long as its Connection
+    if slots is not None:
+        use_slots(Path(slots[0]), slots[1])
     os.setpgrp()
     multiprocessing.set_start_method("fork", force=True)
     _watch_coordinator(coordinator)

@@ -30,6 +30,7 @@ from scan2pdf.errors import (
     TooLargeError,
     first_line,
 )
+from scan2pdf.execution.slots import slot
 from scan2pdf.execution.workerproc import COLLECT
 from scan2pdf.worker.engine import run_ocr
 from scan2pdf.worker.images import set_pixel_budget
@@ -96,7 +97,16 @@ _cache_version_probes()
 
 
 def convert_file(job: Job, jobs: int) -> Outcome:
-    """Convert one input; never raises for anything about the input itself."""
+    """Convert one input; never raises for anything about the input itself.
+
+    The file's own work holds one of the pool's slots; its pages take slots of their own
+    (``worker/pageslots.py``), up to ``jobs`` at once when that many are free.
+    """
+    with slot():
+        return _convert(job, jobs)
+
+
+def _convert(job: Job, jobs: int) -> Outcome:
     started = time.monotonic()
     options = job.options
     COLLECT.lines.clear()
@@ -105,7 +115,7 @@ def convert_file(job: Job, jobs: int) -> Outcome:
     try:
         prepared = _prepare(job, scratch)
         ocr_pdf, ocr_txt = scratch / "output.pdf", scratch / "ocrmypdf-sidecar.txt"
-        ocr_notes = run_ocr(prepared.pdf, ocr_pdf, ocr_txt, options, jobs)
+        ocr_notes = run_ocr(prepared.pdf, ocr_pdf, ocr_txt, options, jobs, prepared.pages)
         reader = verify_pdf(ocr_pdf, prepared.pages)
         text = build_sidecar(ocr_txt, reader, prepared.pages, options.existing_text)
         sidecar = scratch / "sidecar.txt"
