@@ -101,7 +101,13 @@ OUTCOMES: dict[str, Expect] = {
     "ocrmypdf__epson.pdf": ("converted", None, 1, 1, []),
     "ocrmypdf__acroform.pdf": ("converted", None, 1, 1, []),
     "ocrmypdf__aspect.pdf": ("converted", None, 1, 1, []),
-    "ocrmypdf__2400dpi.pdf": ("converted", None, 1, 1, []),
+    "ocrmypdf__2400dpi.pdf": (
+        "converted",
+        None,
+        1,
+        1,
+        ["OCRed at 600 dpi from a 2400 dpi scan (--max-ocr-dpi); the PDF keeps the scan as it is"],
+    ),
     "ocrmypdf__enormous.pdf": ("converted", None, 1, 1, []),
     "ocrmypdf__blank.pdf": ("converted", None, 1, 1, []),
     # PDFs with text already
