@@ -11,7 +11,6 @@ a pool. Other bars (scanning contents, PDF/A, checking output) are ignored here.
 from __future__ import annotations
 
 import math
-from types import TracebackType
 from typing import Any
 
 from ocrmypdf import hookimpl
@@ -34,13 +33,8 @@ class PageTicker:
     def __enter__(self) -> PageTicker:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
+    def __exit__(self, *exc_info: object) -> None:
+        return None  # nothing to close; never raises (OCRmyPDF calls it on errors too)
 
     def update(self, n: float = 1, *, completed: float | None = None) -> None:
         if not self.pages:
