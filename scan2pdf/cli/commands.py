@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
-from threading import Event
+from threading import Event, Thread
 from typing import Any
 
 import click
@@ -82,8 +82,8 @@ def convert_command(
             own_pool=True,
         )
 
-    def count(tell: Callable[[Totals], None]) -> object:
-        return count_in_background(inputs, output, tell)
+    def count(tell: Callable[[Totals], None], stop: Event) -> Thread:
+        return count_in_background(inputs, output, tell, stop)
 
     shown_as = ProgressSettings(progress, progress_file, inputs)
     run_batch(work, quiet, verbose, shown_as, count)

@@ -29,8 +29,11 @@ from scan2pdf.errors import ExitCode, Scan2PdfError, location_error
 
 # What a command runs: given the totals to fill, an event callback and the stop event.
 Work = Callable[[Report, EventCallback, threading.Event], object]
-# Starts the background count of a batch, telling its totals to the callback.
-Count = Callable[[Callable[[Totals], None]], object]
+# Starts the background count of a batch, telling its totals to the callback, until the
+# event is set; returns the counting thread.
+Count = Callable[[Callable[[Totals], None], threading.Event], threading.Thread]
+# How long the end of a run waits for the counting thread to notice it should stop.
+_COUNT_JOIN = 10.0
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,10 @@ def run_batch(
         try:
             with errors_handled(verbose, summary_so_far):
                 if count is not None:
-                    count(on_totals)
+                    counted = threading.Event()
+                    counting = count(on_totals, counted)
+                    stack.callback(counting.join, _COUNT_JOIN)
+                    stack.callback(counted.set)
                 try:
                     work(report, on_event, stop)
                 except KeyboardInterrupt:

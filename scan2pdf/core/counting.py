@@ -29,16 +29,23 @@ _EVERY = 500
 
 
 def count_in_background(
-    inputs: Sequence[Path], outdir: Path, tell: Callable[[Totals], None]
+    inputs: Sequence[Path], outdir: Path, tell: Callable[[Totals], None], stop: threading.Event
 ) -> threading.Thread:
     """Start counting ``inputs`` as ``discover`` sees them; ``tell`` hears the totals from
     the counting thread, every few hundred files and once complete. A tree that cannot be
-    walked is simply not counted (the run itself reports why)."""
+    walked is simply not counted (the run itself reports why).
+
+    Set ``stop`` and join the thread before the program ends: a daemon thread still
+    inside pikepdf's C++ when the interpreter shuts down aborts the process ("terminate
+    called without an active exception", exit -6).
+    """
 
     def count() -> None:
         files = pages = 0
         try:
             for item in discover(inputs, outdir):
+                if stop.is_set():
+                    return
                 files += 1
                 pages += item.work.pages if item.kind in ("pdf", "image") else 0
                 if files % _EVERY == 0:
