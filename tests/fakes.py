@@ -2,8 +2,8 @@
 
 It runs in real worker processes (so it lives in an importable module), takes the
 pool's shared slots as the real engine does (``execution/slots.py``), and logs what it
-did to a file next to the job's input: ``<pid> <start> <end> <jobs>`` per span holding a
-slot, with times from CLOCK_MONOTONIC, which is the same clock in every process.
+did to a file next to the job's input: ``<pid> <start> <end> <jobs> <name>`` per span
+holding a slot, with times from CLOCK_MONOTONIC, which is the same clock in every process.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def fake_work(job: Job, slots: int) -> Outcome:
     with slot():
         start = time.monotonic()
         time.sleep(60 if name.startswith("slow") else 0.3)
-        _log(job.source.parent, start, slots)
+        _log(job.source.parent, start, slots, name)
     return Outcome(FileResult(job.source, "converted", pages=1, ocr_pages=1), index=job.index)
 
 
@@ -43,18 +43,18 @@ def fake_pages(job: Job, slots: int) -> Outcome:
         with slot():
             start = time.monotonic()
             time.sleep(0.3)
-            _log(folder, start, slots)
+            _log(folder, start, slots, job.source.name)
 
     with slot():
         start = time.monotonic()
         time.sleep(0.05)
-        _log(folder, start, slots)
+        _log(folder, start, slots, job.source.name)
         with slot_lent(), ThreadPoolExecutor(slots) as threads:
             list(threads.map(page, range(job.work.pages)))
     pages = job.work.pages
     return Outcome(FileResult(job.source, "converted", pages=pages, ocr_pages=pages), job.index)
 
 
-def _log(folder: Path, start: float, slots: int) -> None:
+def _log(folder: Path, start: float, slots: int, name: str = "-") -> None:
     with (folder / "log").open("a") as log:
-        log.write(f"{os.getpid()} {start} {time.monotonic()} {slots}\n")
+        log.write(f"{os.getpid()} {start} {time.monotonic()} {slots} {name}\n")
