@@ -84,6 +84,11 @@ class Display:
         if self._bar is not None:
             self._bar.stop()
 
+    @property
+    def shows_totals(self) -> bool:
+        """Whether totals are drawn (a bar on a terminal); lines in a log have none."""
+        return self._bar is not None
+
     def totals(self, totals: Totals) -> None:
         """The background count's numbers (a floor until ``complete``)."""
         if self._bar is not None and totals.complete:

@@ -146,7 +146,8 @@ def run_batch(
             machine.run_started()
         try:
             with errors_handled(verbose, summary_so_far):
-                if count is not None:
+                # The count walks the inputs a second time: only when someone reads it.
+                if count is not None and (display.shows_totals or machine is not None):
                     counted = threading.Event()
                     counting = count(on_totals, counted)
                     stack.callback(counting.join, _COUNT_JOIN)

@@ -22,7 +22,7 @@ from PIL import Image, UnidentifiedImageError
 from scan2pdf.core.jobs import Input, Kind, Work
 from scan2pdf.core.naming import natural_name
 from scan2pdf.core.pillowguard import header_only
-from scan2pdf.core.workload import estimate, image_work
+from scan2pdf.core.workload import image_work, pdf_work
 from scan2pdf.errors import LocationError, UsageError
 
 # Files that scanners, file managers and office suites leave behind; never inputs.
@@ -66,7 +66,7 @@ def _look(path: Path, weigh: bool) -> tuple[Kind, Work]:
         with path.open("rb") as stream:
             head = stream.read(_PDF_MAGIC_WINDOW)
             if b"%PDF-" in head:
-                return "pdf", estimate(path, "pdf") if weigh else Work()
+                return "pdf", pdf_work(path) if weigh else Work()
             if not head:
                 return "unsupported", Work()
             stream.seek(0)

@@ -13,22 +13,17 @@ from typing import Any
 from PIL import Image, ImageSequence
 
 from scan2pdf.core.jobs import Work
-from scan2pdf.core.pillowguard import header_only
 
 # A page with no images (vector art, or text) is rasterised at roughly this size.
 _DEFAULT_PAGE_MPIXELS = 8.4  # Letter at 300 dpi
 
 
-def estimate(path: Path, kind: str) -> Work:
+def pdf_work(path: Path) -> Work:
+    """The work of a PDF, from its page tree and image headers (none decoded)."""
     try:
-        return _pdf(path) if kind == "pdf" else _image(path)
-    except Exception:
+        return _pdf(path)
+    except Exception:  # damage: preflight will say what is wrong
         return Work()
-
-
-def _image(path: Path) -> Work:
-    with header_only(), Image.open(path) as image:
-        return image_work(image)
 
 
 def image_work(image: Image.Image) -> Work:

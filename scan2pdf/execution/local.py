@@ -80,6 +80,8 @@ class LocalExecutor:
 
     def __init__(self, budget: int, scratch_root: Path, work: str = CONVERT) -> None:
         self.budget = max(1, budget)
+        # Files in flight at once (see the module docstring).
+        self.files_at_once = self.budget + _EXTRA_FILES
         self.scratch_root = scratch_root
         self.work = work
         # How far the feed runs ahead: far enough to start the biggest of the next files
@@ -111,7 +113,9 @@ class LocalExecutor:
         self._waiting.push(job)
 
     def collect(self, timeout: float, more_coming: bool) -> list[Outcome]:
-        """See ``Executor.collect``. Handles timeouts and worker deaths on the way."""
+        """See ``Executor.collect``. Handles timeouts and worker deaths on the way.
+
+        ``more_coming`` is not needed: pages take whatever slots are free (slots.py)."""
         self._dispatch()
         self._kill_cancelled()
         if not self._running:
@@ -184,7 +188,7 @@ class LocalExecutor:
     def _pool_now(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=self.budget + _EXTRA_FILES,
+                max_workers=self.files_at_once,
                 mp_context=self.context,
                 initializer=init_worker,
                 initargs=(
@@ -269,7 +273,7 @@ class LocalExecutor:
                 if running:
                     return  # a suspect runs alone: let the pool drain first
                 job, alone = self._suspects.popleft(), True
-            elif self._waiting and len(running) < self.budget + _EXTRA_FILES:
+            elif self._waiting and len(running) < self.files_at_once:
                 job, alone = self._waiting.pop(), False
             else:
                 return

@@ -44,7 +44,6 @@ class PoolClient:
         self._ticks: queue.SimpleQueue[Tick] = queue.SimpleQueue()
         # This client's job index -> the pool's (indexes must be unique in the pool).
         self._mine: dict[int, int] = {}
-        self.more_coming = True
         self._closed = False
 
     @property
@@ -59,7 +58,7 @@ class PoolClient:
         self._mine[job.index] = self._pool.submit(self, job)
 
     def collect(self, timeout: float, more_coming: bool) -> list[Outcome]:
-        self.more_coming = more_coming
+        # more_coming does not matter here: the local pool shares slots whatever comes.
         self._pool.raise_failure()
         try:
             first = self._outcomes.get(timeout=timeout) if self._mine else None
@@ -186,9 +185,7 @@ class SharedPool:
                 self._run_commands(block=executor.in_flight == 0)
                 if executor.in_flight == 0:
                     continue
-                with self._lock:
-                    more = any(client.more_coming for client, _ in self._routes.values())
-                outcomes = executor.collect(_DRIVE_STEP, more)
+                outcomes = executor.collect(_DRIVE_STEP, more_coming=True)
                 for tick in executor.ticks():
                     self._route(tick.index, None, tick)
                 for outcome in outcomes:
