@@ -127,6 +127,17 @@ class DynamicXfaError(FileError):
     )
 
 
+class UnsafeArchiveError(FileError):
+    """An archive entry (or a whole archive) that could write outside its folder, point
+    elsewhere, or expand without bound (``core/archives.py`` has the rules and limits)."""
+
+    reason = "unsafe_archive"
+    remedy = (
+        "It was not extracted. If you trust the archive, extract it with a tool you trust, "
+        "check what it holds, and convert the folder."
+    )
+
+
 class UnreadableInputError(FileError):
     reason = "unreadable"
     remedy = "Check that the file exists and that this user may read it."

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from scan2pdf.core.discover import discover, sniff
+from scan2pdf.core.discover import discover
 from scan2pdf.core.jobs import Input
 from scan2pdf.core.naming import assign
+from scan2pdf.core.sniff import sniff
 from scan2pdf.errors import LocationError, UsageError
 
 from .helpers import text_image

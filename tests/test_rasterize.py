@@ -11,8 +11,8 @@ from ocrmypdf.helpers import Resolution
 from pikepdf import Dictionary, Name
 from PIL import Image, ImageChops, ImageStat
 
-from scan2pdf.core.discover import sniff
 from scan2pdf.core.options import Options
+from scan2pdf.core.sniff import sniff
 from scan2pdf.worker import rasterize
 from scan2pdf.worker.engine import run_ocr
 from scan2pdf.worker.preflight import prepare

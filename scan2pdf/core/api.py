@@ -21,13 +21,16 @@ from dataclasses import fields, replace
 from pathlib import Path, PurePath
 from typing import Any
 
-from scan2pdf.core.discover import discover, sniff
+from scan2pdf.core.archives import archive_of, find_members
+from scan2pdf.core.discover import discover
 from scan2pdf.core.events import EventCallback
+from scan2pdf.core.groups import group_input
 from scan2pdf.core.jobs import Input
 from scan2pdf.core.options import Options
 from scan2pdf.core.pipeline import Feed, Pipeline, ResultCallback
 from scan2pdf.core.report import FileResult, Report
 from scan2pdf.core.resume import FeedTraits
+from scan2pdf.core.sniff import examine, is_ignored, sniff
 from scan2pdf.core.tools import check_environment
 from scan2pdf.errors import ConversionError, UsageError
 from scan2pdf.execution.shared import shared_pool
@@ -239,19 +242,34 @@ def _existing(inputs: PathLike | Sequence[PathLike]) -> list[Path]:
 def _failed_inputs(
     entries: list[Entry], groups: dict[str, Options], outdir: Path
 ) -> Iterator[Input]:
+    archives: dict[Path, dict[str, Input]] = {}
     for entry in entries:
         if not (entry.fingerprint and entry.output and entry.sidecar):
             continue
-        source = Path(entry.identity)
         try:
             folder = PurePath(Path(entry.output).parent.relative_to(outdir))
         except ValueError:
             folder = PurePath()
-        yield Input(
-            entry.identity,
-            source,
-            sniff(source),
-            folder,
-            source.name,
-            options=groups[entry.fingerprint],
-        )
+        found = _reopened(entry.identity, archives)
+        yield replace(found, folder=folder, options=groups[entry.fingerprint])
+
+
+def _reopened(identity: str, archives: dict[Path, dict[str, Input]]) -> Input:
+    """The input a journal identity names today: a file, an archive member (its archive
+    read once for all its failed members) or a folder of pages."""
+    source = Path(identity)
+    archive = archive_of(identity)
+    if archive is not None:
+        if archive not in archives:
+            archives[archive] = find_members(archive) if archive.is_file() else {}
+        member = archives[archive].get(identity)
+        if member is not None:
+            return member
+        return Input(identity, archive, "unreadable", PurePath(), source.name)
+    if source.is_dir():  # a folder's pages as one document (--group-pages)
+        parent = PurePath(source.name)
+        pages = [p for p in sorted(source.iterdir()) if p.is_file() and not is_ignored(p.name)]
+        found = group_input(source, parent, [(p, *examine(p)) for p in pages])
+        if found is not None:
+            return found
+    return Input(identity, source, sniff(source), PurePath(), source.name)

@@ -47,7 +47,7 @@ def count_in_background(
                 if stop.is_set():
                     return
                 files += 1
-                pages += item.work.pages if item.kind in ("pdf", "image") else 0
+                pages += item.work.pages if item.kind in ("pdf", "image", "pages") else 0
                 if files % _EVERY == 0:
                     tell(Totals(files, pages, complete=False))
         except Exception:

@@ -8,77 +8,24 @@ the one rule in ``core/naming.py``. For that rule to give the same names for the
 each folder's files come in a stable order: INPUT arguments as given; within a folder,
 first the first file (by name, code-point order) of each output name, then the others,
 each group by file name. An input's identity is its absolute path.
+
+Archives (``core/archives.py``) are read as folders named after them, after the folder's
+other files. With ``group_pages``, a folder of page images is one document
+(``core/groups.py``).
 """
 
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path, PurePath
 
-from PIL import Image, UnidentifiedImageError
-
+from scan2pdf.core.archives import archive_inputs, archive_kind
+from scan2pdf.core.groups import group_input
 from scan2pdf.core.jobs import Input, Kind, Work
 from scan2pdf.core.naming import natural_name
-from scan2pdf.core.pillowguard import header_only
-from scan2pdf.core.workload import image_work, pdf_work
+from scan2pdf.core.sniff import examine, is_ignored
 from scan2pdf.errors import LocationError, UsageError
-
-# Files that scanners, file managers and office suites leave behind; never inputs.
-_IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini", "@eadir"})
-# The PDF spec lets the header start anywhere in the first 1024 bytes.
-_PDF_MAGIC_WINDOW = 1024
-# Signatures of image formats scanners write. A file that starts with one but that Pillow
-# cannot open is a damaged image (it fails as ``corrupt``), not "not a scan".
-_IMAGE_MAGIC = (
-    b"II*\x00",  # TIFF, little-endian
-    b"MM\x00*",  # TIFF, big-endian
-    b"\x89PNG\r\n\x1a\n",
-    b"\xff\xd8\xff",  # JPEG
-    b"GIF8",
-    b"BM",
-)
-
-
-def is_ignored(name: str) -> bool:
-    """Hidden files, Office lock files (``~$x.docx``) and OS thumbnails are not inputs."""
-    return name.startswith((".", "~$")) or name.lower() in _IGNORED_NAMES
-
-
-def sniff(path: Path) -> Kind:
-    """Decide a file's type by its content, never by its extension."""
-    return _look(path, weigh=False)[0]
-
-
-def examine(path: Path) -> tuple[Kind, Work]:
-    """``sniff`` and the guess of its work (``core/workload.py``) from one read of the
-    header: discovery's cost per file, which a 100,000-file tree pays 100,000 times."""
-    return _look(path, weigh=True)
-
-
-def _look(path: Path, weigh: bool) -> tuple[Kind, Work]:
-    try:
-        mode = path.stat().st_mode
-        if not stat.S_ISREG(mode):
-            # A folder here is one that could not be listed (``_walk``).
-            return ("unreadable" if stat.S_ISDIR(mode) else "special"), Work()
-        with path.open("rb") as stream:
-            head = stream.read(_PDF_MAGIC_WINDOW)
-            if b"%PDF-" in head:
-                return "pdf", pdf_work(path) if weigh else Work()
-            if not head:
-                return "unsupported", Work()
-            stream.seek(0)
-            try:
-                # Only the header is parsed; a huge image is still an image (preflight
-                # decides what to do with it).
-                with header_only(), Image.open(stream) as image:
-                    return "image", image_work(image) if weigh else Work()
-            except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-                return ("image" if head.startswith(_IMAGE_MAGIC) else "unsupported"), Work()
-    except OSError:
-        return "unreadable", Work()
 
 
 def check_layout(inputs: Sequence[Path], outdir: Path) -> None:
@@ -104,7 +51,7 @@ def identity_of(path: Path) -> str:
     return os.path.abspath(path)
 
 
-def discover(inputs: Sequence[Path], outdir: Path) -> Iterator[Input]:
+def discover(inputs: Sequence[Path], outdir: Path, *, group_pages: bool = False) -> Iterator[Input]:
     """Yield one ``Input`` per candidate input file, in a stable order."""
     check_layout(inputs, outdir)
     out_real = outdir.resolve()
@@ -114,16 +61,56 @@ def discover(inputs: Sequence[Path], outdir: Path) -> Iterator[Input]:
         if item.is_dir():
             batches = _walk(item, PurePath(), out_real, is_root=True)
         else:
-            batches = iter([(PurePath(), [item])])
-        for rel, files in batches:
-            for path, kind, work in _in_naming_order(files, seen):
-                yield Input(identity_of(path), path, kind, rel, path.name, work)
+            batches = iter([_Listing(item.parent, PurePath(), [item], True, root_file=True)])
+        for listing in batches:
+            yield from _folder_inputs(listing, seen, group_pages)
 
 
-def _walk(
-    top: Path, rel: PurePath, out_real: Path, *, is_root: bool = False
-) -> Iterator[tuple[PurePath, list[Path]]]:
-    """Depth first, sorted: yield (relative folder, its files), then its subfolders.
+def _folder_inputs(listing: _Listing, seen: _Visited | None, group_pages: bool) -> Iterator[Input]:
+    """A folder's inputs: its files (or, grouped, one document of its pages), then its
+    archives' members."""
+    files: list[Path] = []
+    archives: list[Path] = []
+    for path in listing.files:
+        if seen is not None and not seen.first_visit(path):
+            continue
+        (archives if archive_kind(path.name) and path.is_file() else files).append(path)
+    examined = [(path, *examine(path)) for path in files]
+    rel = listing.rel
+    group = None
+    if group_pages and not listing.root_file and not listing.has_folders and not archives:
+        group = group_input(listing.path, rel, examined)
+    if group is not None:
+        yield group
+        examined = [found for found in examined if found[1] not in ("image", "pdf")]
+    for path, kind, work in _in_naming_order(examined):
+        yield Input(identity_of(path), path, kind, rel, path.name, work)
+    for path in archives:
+        yield from archive_inputs(path, identity_of(path), rel)
+
+
+class _Listing:
+    """One folder as the walk found it: its files, and whether it has subfolders."""
+
+    def __init__(
+        self,
+        path: Path,
+        rel: PurePath,
+        files: list[Path],
+        has_folders: bool,
+        *,
+        root_file: bool = False,
+    ) -> None:
+        self.path = path
+        self.rel = rel
+        self.files = files
+        self.has_folders = has_folders
+        # A file given as INPUT on its own, not a folder's listing.
+        self.root_file = root_file
+
+
+def _walk(top: Path, rel: PurePath, out_real: Path, *, is_root: bool = False) -> Iterator[_Listing]:
+    """Depth first, sorted: yield a folder's listing, then its subfolders'.
 
     A subfolder that cannot be listed is yielded as a file of its parent, so that it is
     reported (unreadable) instead of silently missing; an INPUT folder that cannot be
@@ -138,7 +125,7 @@ def _walk(
                 f"Cannot list the input folder '{top}': {exc.strerror or exc}.",
                 "Check that it exists and that this user may read it.",
             ) from exc
-        yield rel.parent, [top]
+        yield _Listing(top.parent, rel.parent, [top], False, root_file=True)
         return
     files: list[Path] = []
     folders: list[os.DirEntry[str]] = []
@@ -147,18 +134,16 @@ def _walk(
             continue
         try:
             if entry.is_dir(follow_symlinks=False):
-                folders.append(entry)
+                if Path(entry.path).resolve() != out_real:  # OUTDIR is never read as input
+                    folders.append(entry)
             elif entry.is_file(follow_symlinks=True):
                 files.append(Path(entry.path))
         except OSError:
             continue
     if files:
-        yield rel, files
+        yield _Listing(top, rel, files, bool(folders))
     for folder in folders:
-        path = Path(folder.path)
-        if path.resolve() == out_real:
-            continue  # OUTDIR inside an input folder is never read as input
-        yield from _walk(path, rel / folder.name, out_real)
+        yield from _walk(Path(folder.path), rel / folder.name, out_real)
 
 
 class _Visited:
@@ -179,14 +164,9 @@ class _Visited:
         return True
 
 
-def _in_naming_order(files: Iterable[Path], seen: _Visited | None) -> list[tuple[Path, Kind, Work]]:
+def _in_naming_order(kinds: Iterable[tuple[Path, Kind, Work]]) -> list[tuple[Path, Kind, Work]]:
     """One folder's files with their kinds and work: the first of each output name, then
     the rest."""
-    kinds: list[tuple[Path, Kind, Work]] = []
-    for path in files:
-        if seen is not None and not seen.first_visit(path):
-            continue
-        kinds.append((path, *examine(path)))
     firsts: list[tuple[Path, Kind, Work]] = []
     rest: list[tuple[Path, Kind, Work]] = []
     natural: set[str] = set()

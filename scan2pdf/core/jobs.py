@@ -4,10 +4,11 @@ An input has three things kept apart:
 
 - its **identity**: what the journal, the report, notes and ``.error.json`` speak of. For a
   file under an INPUT it is the file's absolute path; in watch, the absolute path where it
-  was dropped in the inbox (never the claim it is read from); later, an archive member as
-  ``archive.zip!/member``;
-- the **path its bytes are read from** (``source``): the file itself, a claim, a scratch
-  copy;
+  was dropped in the inbox (never the claim it is read from); an archive member's is
+  ``/path/archive.zip!/member/path``; a folder of page images made one document
+  (``--group-pages``), the folder's path;
+- the **path its bytes are read from** (``source``): the file itself, a claim, a member
+  extracted into staging (only once it is to be converted), the folder of pages;
 - its **content hash**, which the pipeline takes (``Job.content``).
 
 Feeds yield ``Input``; the pipeline names its outputs (``core/naming.py``), decides with
@@ -22,13 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Literal
 
+from scan2pdf.errors import Scan2PdfError
+
 if TYPE_CHECKING:
+    from scan2pdf.core.archives import Member
     from scan2pdf.core.options import Options
     from scan2pdf.core.report import FileResult
 
 # "special": a FIFO, device or socket, which is never opened (reading a FIFO would wait
-# for a writer forever).
-Kind = Literal["pdf", "image", "unsupported", "unreadable", "special"]
+# for a writer forever). "pages": a folder of page images made one document.
+Kind = Literal["pdf", "image", "pages", "unsupported", "unreadable", "special"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,13 @@ class Input:
     # Options for this input alone (retry runs each failure with the options it had);
     # None: the run's.
     options: Options | None = None
+    # An archive member: where its bytes are, extracted only when it is converted.
+    member: Member | None = None
+    # The page images of a "pages" input, in page order.
+    parts: tuple[Path, ...] = ()
+    # Why this input cannot be converted, found while it was discovered (an unsafe or
+    # damaged archive entry): reported as is, never converted.
+    problem: Scan2PdfError | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +80,8 @@ class Job:
     # Position in the run, unique: executors and the journal's in-flight rows key on it.
     index: int = 0
     work: Work = field(default_factory=Work)
+    # The page images of a "pages" job, in page order (``source`` is their folder).
+    parts: tuple[Path, ...] = ()
 
 
 # An output file as a worker hands it back: a path the coordinator can read, or its bytes.

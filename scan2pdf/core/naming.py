@@ -7,9 +7,12 @@ in turn:
 2. ``F/name.ext.pdf``: named after its full file name (``scan.tif.pdf``);
 3. ``F/name.ext-2.pdf``, ``-3``, and so on,
 
-and takes the first that is free. A name is taken when another input of this run got it,
-or when the journal records it as another input's output, or (for inputs that are new
-drops rather than files of a tree: watch) when a file not in the journal is already there.
+and takes the first that is free. A folder of pages made one document (``--group-pages``;
+its name is given with a trailing ``/``) tries ``F/folder.pdf``, then ``F/folder-2.pdf``...
+
+A name is taken when another input of this run got it, or when the journal records it as
+another input's output, or (for inputs that are new drops rather than files of a tree:
+watch) when a file not in the journal is already there.
 An output name is never the input's own path. So no input's outputs ever replace another's
 (``--on-conflict`` in watch can choose otherwise).
 
@@ -27,6 +30,11 @@ from pathlib import Path, PurePath
 
 def candidates(name: str) -> Iterator[str]:
     """Output file names for an input called ``name``, in order of preference."""
+    if name.endswith("/"):  # a folder's pages as one document: no extension to drop
+        folder = name.rstrip("/")
+        yield f"{folder}.pdf"
+        yield from (f"{folder}-{n}.pdf" for n in itertools.count(2))
+        return
     first = f"{PurePath(name).stem}.pdf"
     yield first
     if f"{name}.pdf" != first:

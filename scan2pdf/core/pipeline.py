@@ -157,6 +157,9 @@ class Pipeline:
                 report.interrupted = True
                 raise
             finally:
+                closing_feed = getattr(feed.inputs, "close", None)
+                if closing_feed is not None:
+                    closing_feed()  # a generator's own clean-up (archives it holds open)
                 if executor is not None:
                     executor.close()
                 if scratch is not None:
@@ -261,8 +264,10 @@ class Pipeline:
                 if flight is None:  # cancelled meanwhile
                     _discard(outcome)
                     continue
-                yield self._finish(outcome, flight, journal)
+                result = self._finish(outcome, flight, journal)
+                triage.release(flight.job)
                 triage.landed(flight.key)
+                yield result
                 for item in waiting.pop(flight.key, []):
                     yield from take(item)
 

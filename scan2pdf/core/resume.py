@@ -10,6 +10,8 @@ For each ``Input`` a feed yields, one of:
   path is gone and lay under one of this run's INPUT folders), they are moved instead,
   and the earlier input is recorded as ``moved``. Outputs are never moved in watch;
 - **convert** it: a ``Job`` with its output names (``core/naming.py``) and journal row.
+  An archive member is extracted into staging only now (``members/<n>/``); the pipeline
+  hands the job back to ``release`` once it is done, which removes the copy.
 
 Which journal row an input is recorded in: a file of a tree keeps its row across runs (it
 is the same input, whose content may change); in watch, a name dropped again where an
@@ -20,14 +22,17 @@ from __future__ import annotations
 
 import errno
 import itertools
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from scan2pdf.core.archives import SEPARATOR
+from scan2pdf.core.groups import group_hash, group_seen
 from scan2pdf.core.jobs import Input, Job
 from scan2pdf.core.naming import assign, natural_name, sidecar_of
 from scan2pdf.core.options import Options
 from scan2pdf.core.report import FileResult, failed
-from scan2pdf.errors import DiskFullError, NotAFileError, UnreadableInputError
+from scan2pdf.errors import DiskFullError, FileError, NotAFileError, UnreadableInputError
 from scan2pdf.state.journal import Entry, Journal, Seen, content_hash
 from scan2pdf.state.publish import is_up_to_date, publish_pair
 
@@ -98,6 +103,7 @@ class Triage:
         self._counter = itertools.count()
         self._fingerprints: dict[Options, str] = {}
         self._converting: set[ContentKey] = set()
+        self._members = staging / "members"
 
     def fingerprint(self, options: Options) -> str:
         known = self._fingerprints.get(options)
@@ -110,7 +116,14 @@ class Triage:
         """The job converting ``key`` is over (converted or not)."""
         self._converting.discard(key)
 
+    def release(self, job: Job) -> None:
+        """The job is over: remove its member's extracted copy, if it had one."""
+        if job.source.is_relative_to(self._members):
+            shutil.rmtree(job.source.parent, ignore_errors=True)
+
     def decide(self, item: Input, options: Options) -> FileResult | Planned | Deferred | Reused:
+        if item.problem is not None:
+            return failed(item.identity, item.problem)
         if item.kind == "unsupported":
             return FileResult(Path(item.identity), "skipped", "unsupported", UNSUPPORTED_MESSAGE)
         if item.kind == "unreadable":
@@ -118,13 +131,18 @@ class Triage:
         if item.kind == "special":
             return failed(item.identity, NotAFileError("It is a named pipe, device or socket."))
         try:
-            seen = Seen.of(item.source)
-            return self._decide(item, options, seen)
+            seen = _seen(item)
+            decided = self._decide(item, options, seen)
+        except DiskFullError:
+            raise  # the run stops; not this input's fault
+        except FileError as exc:  # an archive member that could not be extracted
+            return failed(item.identity, exc)
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise disk_full(exc) from exc
             why = f" ({exc.strerror})" if exc.strerror else ""
             return failed(item.identity, UnreadableInputError(f"The file cannot be read{why}."))
+        return decided
 
     def _decide(
         self, item: Input, options: Options, seen: Seen
@@ -134,7 +152,7 @@ class Triage:
         folder = self.outdir / item.folder
         content: str | None = None
         if self.traits.drops:
-            content = content_hash(item.source)
+            content = _content(item)
             if (
                 not options.force
                 and latest is not None
@@ -153,7 +171,8 @@ class Triage:
             return FileResult(Path(item.identity), "skipped", "name_taken", NAME_TAKEN_MESSAGE)
         txt = sidecar_of(pdf)
         if not options.force and not self.traits.drops:
-            if own is None and is_up_to_date(item.source, pdf, txt):
+            plain = item.member is None and not item.parts
+            if own is None and plain and is_up_to_date(item.source, pdf, txt):
                 # Outputs from before the journal: adopted, so the names stay this input's.
                 row = self.journal.started(None, item.identity, seen, None, fingerprint, pdf, txt)
                 self.journal.finished(row, "converted", None, None)
@@ -166,18 +185,22 @@ class Triage:
                 and own.output == str(pdf)
             ):
                 return _up_to_date(item, own)
+        index = next(self._counter)
+        source = item.source
+        if item.member is not None:  # its bytes, now that they are needed
+            source = item.member.extract(self._members / str(index))
         if content is None:
-            content = content_hash(item.source)
-        job = Job(
-            item.identity, item.source, item.kind, pdf, txt, options, next(self._counter), item.work
-        )
+            content = group_hash(item.parts) if item.parts else content_hash(source)
+        job = Job(item.identity, source, item.kind, pdf, txt, options, index, item.work, item.parts)
         key = (content, fingerprint)
         if not options.force:
+            reused: FileResult | Reused | Deferred | None
             reused = self._reuse(job, own, seen, content, fingerprint)
+            if reused is None and key in self._converting:
+                reused = Deferred(key)  # decided again (and extracted again) once it lands
             if reused is not None:
+                self.release(job)
                 return reused
-            if key in self._converting:
-                return Deferred(key)
         self._converting.add(key)
         row = self.journal.started(
             own.id if own else None, item.identity, seen, content, fingerprint, pdf, txt
@@ -253,8 +276,8 @@ class Triage:
         return Reused(result, old_pdf if moved else None)
 
     def _rename_evident(self, twin: Entry) -> bool:
-        if self.traits.drops or not self.traits.roots:
-            return False
+        if self.traits.drops or not self.traits.roots or SEPARATOR in twin.identity:
+            return False  # an archive member is never "gone" because its path is not a file
         earlier = Path(twin.identity)
         if earlier.exists():
             return False
@@ -267,6 +290,20 @@ def _up_to_date(item: Input | Job, entry: Entry | None, pdf: Path | None = None)
     return FileResult(
         Path(item.identity), "skipped", "up_to_date", UP_TO_DATE_MESSAGE, output, sidecar
     )
+
+
+def _seen(item: Input) -> Seen:
+    if item.member is not None:
+        return item.member.seen
+    if item.parts:
+        return group_seen(item.parts)
+    return Seen.of(item.source)
+
+
+def _content(item: Input) -> str:
+    if item.parts:
+        return group_hash(item.parts)
+    return content_hash(item.source)
 
 
 def disk_full(exc: OSError) -> DiskFullError:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from PIL import Image, ImageSequence
 
-from scan2pdf.core.discover import is_ignored, sniff
+from scan2pdf.core.sniff import is_ignored, sniff
 
 # Names that tools give files while they are still being written.
 _TEMPORARY_SUFFIXES = (

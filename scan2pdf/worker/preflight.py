@@ -4,6 +4,8 @@ The output of preflight is always a PDF: the untouched input PDF, or one made in
 job's scratch folder. So the engine has one kind of input, and inputs are only ever read.
 
 - Images: see ``images.py`` (DPI, alpha, EXIF orientation, CMYK, 16-bit, frames, size).
+- A folder of page images (``--group-pages``): each page as an image, then joined in
+  order with pikepdf into one PDF. A page that fails fails the document, named.
 - PDFs are opened with pikepdf (qpdf), which repairs what can be repaired (a broken xref
   table, say) and classifies what OCRmyPDF would otherwise fail on later: damage beyond
   repair, a password. A PDF that is encrypted but opens without a password is decrypted
@@ -23,6 +25,7 @@ from scan2pdf.errors import (
     CorruptInputError,
     DynamicXfaError,
     EncryptedInputError,
+    Scan2PdfError,
     UnreadableInputError,
     first_line,
 )
@@ -38,12 +41,38 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
 
 
-def prepare(source: Path, kind: str, options: Options, scratch: Path) -> Prepared:
+def prepare(
+    source: Path, kind: str, options: Options, scratch: Path, parts: tuple[Path, ...] = ()
+) -> Prepared:
     if kind == "pdf":
         return _prepare_pdf(source, scratch)
+    if kind == "pages":
+        return _prepare_pages(parts, options, scratch)
     target = scratch / "image.pdf"
     made = image_to_pdf(source, target, options.image_dpi, options.max_image_mpixels)
     return Prepared(target, made.pages, made.notes)
+
+
+def _prepare_pages(parts: tuple[Path, ...], options: Options, scratch: Path) -> Prepared:
+    joined = pikepdf.new()
+    notes: list[str] = []
+    for number, page in enumerate(parts, 1):
+        target = scratch / f"page-{number:05d}.pdf"
+        try:
+            made = image_to_pdf(page, target, options.image_dpi, options.max_image_mpixels)
+        except Scan2PdfError as exc:
+            raise type(exc)(f"Page {number} ({page.name}): {exc.detail}", exc.remedy) from exc
+        except Exception as exc:  # what a decoder raises about the page's bytes
+            raise CorruptInputError(
+                f"Page {number} ({page.name}) cannot be decoded ({first_line(exc)})."
+            ) from exc
+        notes.extend(f"{page.name}: {note}" for note in made.notes)
+        with pikepdf.open(target) as single:
+            joined.pages.extend(single.pages)
+        target.unlink()
+    pdf = scratch / "pages.pdf"
+    joined.save(pdf)
+    return Prepared(pdf, len(joined.pages), notes)
 
 
 def _prepare_pdf(source: Path, scratch: Path) -> Prepared:

@@ -157,7 +157,7 @@ def _prepare(job: Job, scratch: Path) -> Prepared:
     a truncated image, a broken TIFF directory, garbage after a PDF header.
     """
     try:
-        return prepare(job.source, job.kind, job.options, scratch)
+        return prepare(job.source, job.kind, job.options, scratch, job.parts)
     except Scan2PdfError:
         raise
     except MemoryError as exc:
