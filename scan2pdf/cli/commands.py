@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import closing
 from pathlib import Path
 from threading import Event, Thread
@@ -14,12 +14,17 @@ from typing import Any
 import click
 
 from scan2pdf import __version__
+from scan2pdf.cli import examples
+from scan2pdf.cli.config import config_option, folder_settings
+from scan2pdf.cli.dryrun import show_plan
 from scan2pdf.cli.handler import ProgressSettings, run_batch, run_plain
 from scan2pdf.cli.params import build_options, conversion_options, run_options
 from scan2pdf.cli.search import index_command, search_command
 from scan2pdf.core.api import convert, retry
 from scan2pdf.core.counting import Totals, count_in_background
+from scan2pdf.core.dryrun import dry_run
 from scan2pdf.core.events import EventCallback, FileFinished
+from scan2pdf.core.options import Options
 from scan2pdf.core.report import Report
 from scan2pdf.core.resume import ON_CONFLICT
 from scan2pdf.core.tools import PROGRAMS, installed_languages, program_version
@@ -47,13 +52,27 @@ def cli() -> None:
     """Turn scanned documents into searchable PDFs plus sidecar text."""
 
 
-@cli.command(name="convert")
+@cli.command(name="convert", epilog=examples.CONVERT)
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @conversion_options
 @run_options
+@click.option(
+    "--group-pages",
+    is_flag=True,
+    help="Make each folder of page images (no PDFs, no subfolders) one PDF named after "
+    "the folder, pages in natural order (2.tif before 10.tif).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="List what would happen to each input (on stdout) and write nothing.",
+)
+@config_option
 def convert_command(
     inputs: tuple[Path, ...],
     output: Path,
+    group_pages: bool,
+    dry_run: bool,
     report: Path | None,
     journal: Path | None,
     failed: Path | None,
@@ -64,13 +83,20 @@ def convert_command(
     verbose: int,
     **settings: Any,
 ) -> None:
-    """Convert INPUT files and folder trees into OUTDIR."""
+    """Convert INPUT files, folder trees and zip/tar archives into OUTDIR."""
+    overrides = folder_settings(click.get_current_context())
+    if dry_run:
+        run_plain(
+            lambda: _dry_run(inputs, output, journal, group_pages, settings, overrides), verbose
+        )
+        return
 
     def work(totals: Report, on_event: EventCallback, stop: Event) -> object:
         return convert(
             inputs,
             output,
             build_options(settings),
+            folder_options=_folder_options(settings, overrides),
             report=totals,
             report_path=report,
             progress=on_event,
@@ -80,16 +106,53 @@ def convert_command(
             index=not no_index,
             on_notice=note,
             own_pool=True,
+            group_pages=group_pages,
         )
 
     def count(tell: Callable[[Totals], None], stop: Event) -> Thread:
-        return count_in_background(inputs, output, tell, stop)
+        return count_in_background(inputs, output, tell, stop, group_pages=group_pages)
 
     shown_as = ProgressSettings(progress, progress_file, inputs)
     run_batch(work, quiet, verbose, shown_as, count)
 
 
-@cli.command(name="watch")
+def _dry_run(
+    inputs: tuple[Path, ...],
+    output: Path,
+    journal: Path | None,
+    group_pages: bool,
+    settings: dict[str, Any],
+    overrides: Mapping[str, dict[str, Any]],
+) -> None:
+    options = build_options(settings)
+    steps = dry_run(
+        inputs,
+        output,
+        options,
+        group_pages=group_pages,
+        journal_path=journal,
+        folder_options=_folder_options(settings, overrides),
+    )
+    show_plan(steps, inputs)
+
+
+def _folder_options(
+    settings: dict[str, Any], overrides: Mapping[str, dict[str, Any]]
+) -> dict[str, Options]:
+    """The config file's ``[folders."..."]`` tables as options (conversion settings only)."""
+    made: dict[str, Options] = {}
+    for folder, values in overrides.items():
+        other = sorted(set(values) - set(settings))
+        if other:
+            raise UsageError(
+                f"'{other[0]}' cannot be set per folder (in [folders.\"{folder}\"]).",
+                "Per-folder settings are those of the conversion: language, image-dpi, ...",
+            )
+        made[folder] = build_options({**settings, **values})
+    return made
+
+
+@cli.command(name="watch", epilog=examples.WATCH)
 @click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @conversion_options
 @run_options
@@ -141,6 +204,7 @@ def convert_command(
     help="Seconds a still file that does not parse (damaged) waits before it is taken "
     "anyway, to fail with its reason.",
 )
+@config_option
 def watch_command(
     inbox: Path,
     output: Path,
@@ -204,10 +268,11 @@ def watch_command(
     run_batch(serve, quiet, verbose, ProgressSettings(progress, progress_file))
 
 
-@cli.command(name="retry")
+@cli.command(name="retry", epilog=examples.RETRY)
 @click.argument("outdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--reason", help="Only inputs that failed for this reason (e.g. timeout).")
 @run_options
+@config_option
 def retry_command(
     outdir: Path,
     reason: str | None,
@@ -242,7 +307,7 @@ def retry_command(
     run_batch(work, quiet, verbose, ProgressSettings(progress, progress_file))
 
 
-@cli.command()
+@cli.command(epilog=examples.STATUS)
 @click.argument("outdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "--journal",
@@ -279,7 +344,7 @@ def summary_lines(statuses: Counter[str], reasons: Counter[str]) -> list[tuple[s
     return lines
 
 
-@cli.command()
+@cli.command(epilog=examples.DOCTOR)
 def doctor() -> None:
     """Show the programs and language packs scan2pdf uses; exit 3 if one is missing."""
     missing = False

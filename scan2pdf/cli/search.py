@@ -17,6 +17,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
+from scan2pdf.cli import examples
 from scan2pdf.cli.display import shown
 from scan2pdf.cli.handler import run_plain
 from scan2pdf.core.search import Hit, search
@@ -28,7 +29,7 @@ from scan2pdf.state.journal import default_path as journal_path
 DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"])
 
 
-@click.command(name="search")
+@click.command(name="search", epilog=examples.SEARCH)
 @click.argument("outdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("query")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (JSON Lines).")
@@ -80,7 +81,7 @@ def _line(hit: Hit, terminal: bool) -> Text:
     return line
 
 
-@click.command(name="index")
+@click.command(name="index", epilog=examples.INDEX)
 @click.argument("outdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "--rebuild", is_flag=True, help="Build the index anew from the journal and the sidecars."

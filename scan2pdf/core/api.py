@@ -15,14 +15,14 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import fields, replace
 from pathlib import Path, PurePath
 from typing import Any
 
 from scan2pdf.core.archives import archive_of, find_members
-from scan2pdf.core.discover import discover
+from scan2pdf.core.discover import discover, per_folder
 from scan2pdf.core.events import EventCallback
 from scan2pdf.core.groups import group_input
 from scan2pdf.core.jobs import Input
@@ -78,6 +78,8 @@ def convert(
     index: bool = True,
     on_notice: Callable[[str], None] | None = None,
     own_pool: bool = False,
+    group_pages: bool = False,
+    folder_options: Mapping[str, Options] | None = None,
     **option_values: Any,
 ) -> Report:
     """Convert files and folder trees into ``outdir``; return the batch's ``Report``.
@@ -92,7 +94,10 @@ def convert(
     OUTDIR's search index current (``scan2pdf.search``); ``on_notice`` hears of things
     worth a line (an index rebuilt after damage). ``own_pool``: workers of its own for
     this call, stopped at its end, instead of the process's shared pool (the command
-    line's way: one run per process).
+    line's way: one run per process). ``group_pages``: each folder of page images is one
+    document (``core/groups.py``). Zip and tar archives are read as folders
+    (``core/archives.py``). ``folder_options``: other options for the inputs under a
+    folder (a path relative to the INPUT folder, like ``"spanish"``).
     """
     chosen = make_options(options, languages, **option_values)
     out = Path(outdir)
@@ -113,7 +118,8 @@ def convert(
         on_notice=on_notice,
         on_event=progress,
     )
-    return pipeline.convert(Feed(discover(paths, out), FeedTraits(roots=roots)))
+    feed = per_folder(discover(paths, out, group_pages=group_pages), folder_options or {})
+    return pipeline.convert(Feed(feed, FeedTraits(roots=roots)))
 
 
 def convert_file(

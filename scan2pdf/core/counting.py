@@ -29,7 +29,12 @@ _EVERY = 500
 
 
 def count_in_background(
-    inputs: Sequence[Path], outdir: Path, tell: Callable[[Totals], None], stop: threading.Event
+    inputs: Sequence[Path],
+    outdir: Path,
+    tell: Callable[[Totals], None],
+    stop: threading.Event,
+    *,
+    group_pages: bool = False,
 ) -> threading.Thread:
     """Start counting ``inputs`` as ``discover`` sees them; ``tell`` hears the totals from
     the counting thread, every few hundred files and once complete. A tree that cannot be
@@ -43,7 +48,7 @@ def count_in_background(
     def count() -> None:
         files = pages = 0
         try:
-            for item in discover(inputs, outdir):
+            for item in discover(inputs, outdir, group_pages=group_pages):
                 if stop.is_set():
                     return
                 files += 1

@@ -17,13 +17,15 @@ other files. With ``group_pages``, a folder of page images is one document
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path, PurePath
 
 from scan2pdf.core.archives import archive_inputs, archive_kind
 from scan2pdf.core.groups import group_input
 from scan2pdf.core.jobs import Input, Kind, Work
 from scan2pdf.core.naming import natural_name
+from scan2pdf.core.options import Options
 from scan2pdf.core.sniff import examine, is_ignored
 from scan2pdf.errors import LocationError, UsageError
 
@@ -87,6 +89,24 @@ def _folder_inputs(listing: _Listing, seen: _Visited | None, group_pages: bool) 
         yield Input(identity_of(path), path, kind, rel, path.name, work)
     for path in archives:
         yield from archive_inputs(path, identity_of(path), rel)
+
+
+def per_folder(items: Iterable[Input], folder_options: Mapping[str, Options]) -> Iterator[Input]:
+    """Inputs under a folder named in ``folder_options`` (relative to their INPUT folder,
+    as their outputs are to OUTDIR) get its options; the deepest folder wins."""
+    if not folder_options:
+        yield from items
+        return
+    chosen = sorted(
+        ((PurePath(folder), options) for folder, options in folder_options.items()),
+        key=lambda pair: -len(pair[0].parts),
+    )
+    for item in items:
+        where = item.folder / (item.name if item.kind == "pages" else "")
+        options = next((o for f, o in chosen if where == f or f in where.parents), None)
+        yield (
+            item if options is None or item.options is not None else replace(item, options=options)
+        )
 
 
 class _Listing:

@@ -94,6 +94,8 @@ class Triage:
         staging: Path,
         traits: FeedTraits,
         on_conflict: str = "suffix",
+        *,
+        dry_run: bool = False,
     ) -> None:
         self.journal = journal
         self.outdir = outdir
@@ -104,6 +106,11 @@ class Triage:
         self._fingerprints: dict[Options, str] = {}
         self._converting: set[ContentKey] = set()
         self._members = staging / "members"
+        # A dry run (``core/dryrun.py``) decides against an in-memory copy of the journal
+        # and never extracts, copies or moves; it hashes only files that could be a
+        # converted input's twin (the same size), so it costs about what discovery does.
+        self.dry_run = dry_run
+        self._sizes = journal.converted_sizes() if dry_run else set[int]()
 
     def fingerprint(self, options: Options) -> str:
         known = self._fingerprints.get(options)
@@ -187,7 +194,10 @@ class Triage:
                 return _up_to_date(item, own)
         index = next(self._counter)
         source = item.source
-        if item.member is not None:  # its bytes, now that they are needed
+        if self.dry_run:
+            if content is None:
+                content = self._dry_content(item, seen)
+        elif item.member is not None:  # its bytes, now that they are needed
             source = item.member.extract(self._members / str(index))
         if content is None:
             content = group_hash(item.parts) if item.parts else content_hash(source)
@@ -206,6 +216,12 @@ class Triage:
             own.id if own else None, item.identity, seen, content, fingerprint, pdf, txt
         )
         return Planned(job, row, key)
+
+    def _dry_content(self, item: Input, seen: Seen) -> str:
+        """The content hash where it may find a twin; else a stand-in no twin has."""
+        if item.member is None and seen.size in self._sizes:
+            return _content(item)
+        return f"unknown:{item.identity}"
 
     def _name(self, item: Input, folder: Path, own: Entry | None) -> Path | None:
         """Output path by the one rule; None when --on-conflict skip says to leave it."""
@@ -244,11 +260,15 @@ class Triage:
             return _up_to_date(job, own)
         moved = self._rename_evident(twin)
         try:
-            job.pdf.parent.mkdir(parents=True, exist_ok=True)
-            if moved:  # the input was renamed or moved: its outputs follow it
+            if self.dry_run:
+                pass  # what would be copied or moved is said, nothing is touched
+            elif moved:
+                # the input was renamed or moved: its outputs follow it
+                job.pdf.parent.mkdir(parents=True, exist_ok=True)
                 old_txt.replace(job.txt)
                 old_pdf.replace(job.pdf)
             else:  # a second copy of the same scan: a second copy of its outputs
+                job.pdf.parent.mkdir(parents=True, exist_ok=True)
                 publish_pair(old_pdf, old_txt, job.pdf, job.txt, self.staging)
         except OSError as exc:
             if exc.errno == errno.ENOSPC:

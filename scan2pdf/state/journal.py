@@ -120,6 +120,34 @@ class Journal:
     def open_existing(cls, path: Path) -> Journal | None:
         return cls(path) if path.exists() else None
 
+    @classmethod
+    def snapshot(cls, path: Path) -> Journal:
+        """An in-memory copy of the journal at ``path`` (empty if there is none): a dry run
+        decides exactly as a run would, against this copy, and nothing reaches the disk."""
+        journal = cls.__new__(cls)
+        journal.path = path
+        journal._db = sqlite3.connect(":memory:", isolation_level=None)
+        try:
+            if path.exists():
+                source = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+                try:
+                    source.backup(journal._db)
+                finally:
+                    source.close()
+            migrations.migrate(journal._db)
+        except sqlite3.Error as exc:
+            journal._db.close()
+            raise journal._problem(exc) from exc
+        return journal
+
+    def converted_sizes(self) -> set[int]:
+        """Sizes of inputs whose outputs count as converted: a file of another size cannot
+        be their twin, so a dry run hashes only files of these sizes."""
+        rows = self._db.execute(
+            "SELECT DISTINCT size FROM files WHERE status IN ('converted', 'reused')"
+        )
+        return {int(size) for (size,) in rows if size is not None}
+
     def close(self) -> None:
         self._db.close()
 

@@ -1,0 +1,37 @@
+"""The example that ends each command's ``--help`` (Click keeps ``\\b`` paragraphs as written)."""
+
+CONVERT = """\b
+Examples:
+  scan2pdf convert scans/ -o out/ -l eng+spa
+  scan2pdf convert box12.zip letters/ -o out/ --group-pages --dry-run
+"""
+
+WATCH = """\b
+Example:
+  scan2pdf watch /srv/inbox -o /srv/out --settle 5 -l eng+spa
+"""
+
+RETRY = """\b
+Example:
+  scan2pdf retry out/ --reason timeout
+"""
+
+STATUS = """\b
+Example:
+  scan2pdf status out/
+"""
+
+DOCTOR = """\b
+Example:
+  scan2pdf doctor
+"""
+
+SEARCH = """\b
+Example:
+  scan2pdf search out/ '"tax return" 1998'
+"""
+
+INDEX = """\b
+Example:
+  scan2pdf index out/ --rebuild
+"""
