@@ -150,13 +150,14 @@ class Member:
 
 
 def archive_inputs(
-    path: Path, identity: str, folder: PurePath, limits: Limits = LIMITS
+    path: Path, identity: str, folder: PurePath, limits: Limits | None = None
 ) -> Iterator[Input]:
     """One ``Input`` per member of the archive at ``path`` (see the module docstring);
-    members that are refused come with their ``problem``."""
+    members that are refused come with their ``problem``. ``limits``: ``LIMITS``."""
     kind = archive_kind(path.name)
     assert kind is not None
-    yield from _read(path, kind, identity, folder / archive_stem(path.name), limits, 0, None)
+    chosen = limits or LIMITS
+    yield from _read(path, kind, identity, folder / archive_stem(path.name), chosen, 0, None)
 
 
 def _read(
@@ -191,8 +192,9 @@ def _read(
             if entry.kind == "folder":
                 continue
             name = _clean(entry.name)
-            member_id = f"{identity}{SEPARATOR}{name or entry.name}"
             unsafe = _unsafe_name(entry.name) if name else "it has no name"
+            # An unsafe entry is named as the archive has it, so its trick is visible.
+            member_id = f"{identity}{SEPARATOR}{entry.name if unsafe else name}"
             if unsafe is None and _ignored(name):
                 continue
             total += entry.size
@@ -222,7 +224,7 @@ def _read(
                 yield _refused(identity, path, _too_compressed(limits))
                 return
     except ArchiveDamaged as exc:
-        before = count - 1
+        before = count  # the failing entry was never yielded
         read = "nothing in it was read"
         if before:
             read = f"the {before} entries before that were read"
