@@ -129,7 +129,11 @@ class Journal:
         journal._db = sqlite3.connect(":memory:", isolation_level=None)
         try:
             if path.exists():
-                source = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+                # Without a write-ahead log (no run has it open), "immutable": SQLite then
+                # reads the file without making its -wal and -shm files beside it.
+                wal = path.with_name(path.name + "-wal").exists()
+                mode = "mode=ro" if wal else "mode=ro&immutable=1"
+                source = sqlite3.connect(f"{path.absolute().as_uri()}?{mode}", uri=True)
                 try:
                     source.backup(journal._db)
                 finally:
