@@ -196,9 +196,10 @@ def test_nesting_is_read_one_level_deep(tmp_path: Path) -> None:
     with zipfile.ZipFile(deepest, "w") as z:
         z.writestr("deep.png", NOTE.read_bytes())
     inner = io.BytesIO()
-    with zipfile.ZipFile(inner, "w") as z:
+    with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("page.png", NOTE.read_bytes())
         z.writestr("again.zip", deepest.getvalue())
+        z.writestr("zeros.tif", b"\0" * (40 << 20))  # a bomb one level down
     with zipfile.ZipFile(src / "outer.zip", "w") as z:
         z.writestr("sub/inner.zip", inner.getvalue())
 
@@ -207,6 +208,7 @@ def test_nesting_is_read_one_level_deep(tmp_path: Path) -> None:
     assert reasons(run.report, src) == {
         "outer.zip!/sub/inner.zip!/page.png": ("converted", None),
         "outer.zip!/sub/inner.zip!/again.zip": ("failed", "unsafe_archive"),
+        "outer.zip!/sub/inner.zip!/zeros.tif": ("failed", "unsafe_archive"),
     }
     assert (out / "outer/sub/inner/page.pdf").is_file()
 
