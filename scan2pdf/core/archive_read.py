@@ -219,12 +219,19 @@ class _SalvagedZip:
 
 
 class _TarReader:
+    """A compressed tar can only be read forward cheaply (seeking back in a gzip, bzip2 or
+    xz stream starts it again from the beginning). A member is wanted right after it is
+    listed, and its first bytes were just read to tell its kind: the stream that read them
+    is kept, and ``read`` goes on from where it stopped instead of seeking back."""
+
     def __init__(self, archive: tarfile.TarFile) -> None:
         self._tar = archive
+        self._held: tuple[tarfile.TarInfo, IO[bytes], bytes] | None = None
 
     def entries(self) -> Iterator[Entry]:
         try:
             for info in self._tar:
+                self._held = None
                 yield Entry(
                     info.name,
                     _tar_kind(info),
@@ -243,11 +250,17 @@ class _TarReader:
     def read(self, entry: Entry, out: BinaryIO, limit: int) -> None:
         assert isinstance(entry.handle, tarfile.TarInfo)
         try:
-            stream = self._tar.extractfile(entry.handle)
-            if stream is None:
+            held, self._held = self._held, None
+            if held is not None and held[0] is entry.handle:
+                _, stream, head = held
+                out.write(head)
+                _copy(stream, out, limit - len(head))
+                return
+            opened = self._tar.extractfile(entry.handle)
+            if opened is None:
                 raise ArchiveDamaged("not a regular file")
-            with stream:
-                _copy(stream, out, limit)
+            with opened:
+                _copy(opened, out, limit)
         except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
             raise ArchiveDamaged(str(exc) or "truncated") from exc
 
@@ -255,9 +268,13 @@ class _TarReader:
         assert isinstance(entry.handle, tarfile.TarInfo)
         try:
             stream = self._tar.extractfile(entry.handle)
-            return stream.read(size) if stream is not None else b""
+            if stream is None:
+                return b""
+            data = stream.read(size)
         except (tarfile.TarError, OSError, EOFError, zlib.error):
             return b""
+        self._held = (entry.handle, stream, data)
+        return data
 
     def close(self) -> None:
         self._tar.close()
