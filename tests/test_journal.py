@@ -20,7 +20,7 @@ import pytest
 from scan2pdf.state.journal import Journal, default_path
 
 from .conftest import SAMPLES, SCAN2PDF, run_scan2pdf
-from .helpers import pdf_pages, text_image
+from .helpers import pdf_pages, text_image, wait_for
 
 NOTE = SAMPLES / "letters" / "spanish-note.png"
 LETTER = SAMPLES / "letters" / "english-letter.tif"
@@ -189,6 +189,39 @@ def test_kill9_at_random_points_then_resume(tmp_path: Path) -> None:
     assert set(entries.values()) <= {"converted", "reused"}
     history = journal(out).conversions()
     assert set(history.values()) == {1}  # no input converted twice from the same content
+
+
+def test_status_after_kill9_shows_interrupted_work_not_pending(tmp_path: Path) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for n in range(4):
+        text_image(src / f"page-{n}.png", f"Page {n} of an interrupted run", fmt="PNG")
+    proc = subprocess.Popen(
+        [*SCAN2PDF, "convert", str(src), "-o", str(out), "-j", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+
+        def running() -> bool:
+            if not default_path(out).exists():
+                return False
+            return bool(journal(out).entries(status="running"))
+
+        wait_for(running, 60, "a file in flight")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    left = len(journal(out).entries(status="running"))
+    done = len(journal(out).entries(status="converted"))
+
+    status = run_scan2pdf("status", out)
+
+    assert status.returncode == 0
+    assert status.stdout == (
+        f"converted  {done}\nfailed     0\npending    0\n"
+        f"interrupted {left} (the next run converts them)\n"
+    )
 
 
 @pytest.fixture

@@ -281,22 +281,69 @@ def test_kill9_at_random_points_loses_nothing(folders: tuple[Path, Path]) -> Non
     assert set(contents.values()) == {1}  # each scan OCRed exactly once
 
 
-def test_two_watchers_on_one_inbox_convert_each_file_once(folders: tuple[Path, Path]) -> None:
+def test_a_second_watcher_on_one_outdir_is_a_standby_that_takes_over(
+    folders: tuple[Path, Path],
+) -> None:
     inbox, out = folders
-    first, second = Service(inbox, out, "--poll", "0.5"), Service(inbox, out, "--poll", "0.5")
+    first = Service(inbox, out, "--poll", "0.5")
+    second: Service | None = None
     try:
-        for service in (first, second):
-            wait_for(lambda s=service: "watching" in s.stderr(), 30, "both services")
-        for n in range(6):
+        wait_for(lambda: "watching" in first.stderr(), 30, "the first service")
+        second = Service(inbox, out, "--poll", "0.5")
+        standby = second
+        wait_for(lambda: "waiting" in standby.stderr(), 30, "the standby's line")
+        assert (
+            f"waiting: the output folder is being written by another scan2pdf (pid "
+            f"{first.proc.pid} on {socket.gethostname()}, 'scan2pdf watch', since "
+        ) in standby.stderr()
+        for n in range(3):
             text_image(inbox / f"shared-{n}.png", f"Shared inbox page {n}", fmt="PNG")
         done = inbox / ".scan2pdf" / "done"
+        wait_for(lambda: len(list(done.glob("*.png"))) == 3, 120, "the first three")
+        assert "watching" not in standby.stderr()  # it converted nothing meanwhile
+        first.stop(signal.SIGKILL)
+        wait_for(lambda: "watching" in standby.stderr(), 30, "the standby taking over")
+        for n in range(3, 6):
+            text_image(inbox / f"shared-{n}.png", f"Shared inbox page {n}", fmt="PNG")
         wait_for(lambda: len(list(done.glob("*.png"))) == 6, 120, "all six files")
     finally:
-        first.stop()
-        second.stop()
+        if first.proc.poll() is None:
+            first.stop()
+        if second is not None:
+            second.stop()
     history = Journal(default_path(out)).conversions()
     assert sum(history.values()) == 6
     assert len(outputs(out)) == 6
+
+
+def test_convert_into_a_watched_outdir_is_refused_and_status_knows_a_writer(
+    folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    inbox, out = folders
+    src = tmp_path / "src"
+    src.mkdir()
+    text_image(src / "a.png", "a")
+    service = Service(inbox, out, "--poll", "0.5")
+    try:
+        wait_for(lambda: "watching" in service.stderr(), 30, "the service")
+        run = subprocess.run(
+            [*SCAN2PDF, "convert", str(src), "-o", str(out)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 4
+        assert run.stderr.startswith(
+            f"Error: The output folder '{out}' is being written by another scan2pdf (pid "
+            f"{service.proc.pid} on {socket.gethostname()}, 'scan2pdf watch', since "
+        )
+        assert run.stderr.rstrip().endswith(
+            "Wait for it to finish, or choose another output folder with -o: two runs "
+            "writing one folder would overwrite each other's outputs."
+        )
+        assert not (out / "a.pdf").exists()
+    finally:
+        service.stop()
 
 
 def test_sigterm_mid_batch_stops_fast_and_a_restart_finishes(folders: tuple[Path, Path]) -> None:

@@ -31,6 +31,7 @@ from scan2pdf.core.tools import PROGRAMS, installed_languages, program_version
 from scan2pdf.errors import ExitCode, UsageError
 from scan2pdf.service.watch import Watcher, WatchSettings
 from scan2pdf.state.journal import Journal, default_path
+from scan2pdf.state.writer import has_writer
 
 
 def note(text: str) -> None:
@@ -324,21 +325,30 @@ def status(outdir: Path, journal: Path | None) -> None:
             raise UsageError(f"There is no journal at '{path}'.", "Run scan2pdf convert first.")
         with closing(opened):
             statuses, reasons = opened.summary()
-        for label, count in summary_lines(statuses, reasons):
+        for label, count in summary_lines(statuses, reasons, has_writer(outdir)):
             click.echo(f"{label:<10} {count}")
 
     run_plain(show)
 
 
-def summary_lines(statuses: Counter[str], reasons: Counter[str]) -> list[tuple[str, str]]:
-    """``status``'s table: done, failed (by reason), pending; the rest as they are."""
+def summary_lines(
+    statuses: Counter[str], reasons: Counter[str], writing: bool = False
+) -> list[tuple[str, str]]:
+    """``status``'s table: done, failed (by reason), pending; the rest as they are.
+
+    Rows still ``running`` are pending only while a run holds OUTDIR (``state/writer.py``);
+    with none, they were interrupted (kill -9, a power cut) and the next run redoes them.
+    """
     failed = statuses.get("failed", 0)
     detail = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items()))
+    running = statuses.get("running", 0)
     lines = [
         ("converted", str(statuses.get("converted", 0) + statuses.get("reused", 0))),
         ("failed", f"{failed}" + (f" ({detail})" if detail else "")),
-        ("pending", str(statuses.get("running", 0))),
+        ("pending", str(running if writing else 0)),
     ]
+    if running and not writing:
+        lines.append(("interrupted", f"{running} (the next run converts them)"))
     if statuses.get("moved"):
         lines.append(("moved", str(statuses["moved"])))
     return lines

@@ -47,6 +47,7 @@ from scan2pdf.state.index import Index, check_fts5, folder_of, open_for_run, rea
 from scan2pdf.state.journal import Journal, default_path
 from scan2pdf.state.publish import publish_pair
 from scan2pdf.state.scratch import new_scratch
+from scan2pdf.state.writer import WriterLock
 
 ResultCallback = Callable[[FileResult], None]
 # How long the loop waits for an outcome before it looks at the feed and ``stop`` again.
@@ -88,6 +89,7 @@ class Pipeline:
         index: bool = True,
         on_notice: Callable[[str], None] | None = None,
         on_event: EventCallback | None = None,
+        writer: WriterLock | None = None,
     ) -> None:
         # Absolute: the journal names outputs, and a later run may start elsewhere.
         self.outdir = Path(os.path.abspath(outdir))
@@ -109,6 +111,10 @@ class Pipeline:
         self.on_notice = on_notice
         self.on_event = on_event
         self._index: Index | None = None
+        # OUTDIR's one-writer lock (``state/writer.py``): the caller's, already held (the
+        # watch service waits for it before it claims anything), or this run's own.
+        self._writer = writer
+        self._own_writer: WriterLock | None = None
 
     def convert(self, feed: Feed) -> Report:
         """Run ``feed`` to its end; return the report."""
@@ -174,6 +180,9 @@ class Pipeline:
                     self._index = None
                 if journal is not None:
                     journal.close()
+                if self._own_writer is not None:
+                    self._own_writer.release()
+                    self._own_writer = None
 
     # ---- inside ---------------------------------------------------------------------------
 
@@ -193,6 +202,9 @@ class Pipeline:
         """OUTDIR, staging, --failed, --report and the journal; LocationError if one fails."""
         try:
             self.outdir.mkdir(parents=True, exist_ok=True)
+            if self._writer is None:  # before anything in OUTDIR is touched
+                self._own_writer = WriterLock(self.outdir)
+                self._own_writer.acquire(wait=False, stop=self.stop)
             self._staging = new_scratch(under=self.outdir / ".scan2pdf" / "staging")
         except OSError as exc:
             if exc.errno == errno.ENOSPC:

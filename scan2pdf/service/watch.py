@@ -49,6 +49,7 @@ from scan2pdf.service.inbox import (
     takeable,
 )
 from scan2pdf.state.failures import free_name, keep_failed_input, prepare_folder
+from scan2pdf.state.writer import WriterLock
 
 _TICK = 0.25  # seconds between looks at the inbox's pending files
 _AUTO_POLL = 2.0  # seconds between scans when events cannot be relied on
@@ -188,6 +189,17 @@ class Watcher:
         if not s.delete_originals:
             prepare_folder(s.done, "the done folder (--done)")
         prepare_folder(s.failed)
+        # One writer per OUTDIR: a second service here is a standby until the first stops.
+        writer = WriterLock(s.outdir)
+        writer.acquire(wait=True, stop=self.stop, on_wait=self.on_start)
+        try:
+            self._serve(writer)
+        finally:
+            writer.release()
+        return self.report
+
+    def _serve(self, writer: WriterLock) -> None:
+        s = self.settings
         Claims.recover(s.inbox)
         self._claims = Claims(s.inbox)
         pipeline = Pipeline(
@@ -201,6 +213,7 @@ class Watcher:
             report=self.report,
             index=self.index,
             on_notice=self.on_problem,
+            writer=writer,
         )
         if self.on_start is not None:
             self.on_start(self.describe())
@@ -212,7 +225,6 @@ class Watcher:
         finally:
             self.stop.set()
             self._claims.release_all()
-        return self.report
 
     def _listen(self) -> None:
         assert self._event_source is not None
