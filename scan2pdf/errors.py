@@ -143,6 +143,16 @@ class UnreadableInputError(FileError):
     remedy = "Check that the file exists and that this user may read it."
 
 
+class BadNameError(FileError):
+    """A file or folder name scan2pdf cannot carry into its outputs and books."""
+
+    reason = "bad_name"
+    remedy = (
+        "Rename it (for example with convmv -f latin1 -t utf8, or by hand) and run again; "
+        "the rest of the batch is not affected."
+    )
+
+
 class NotAFileError(FileError):
     reason = "not_a_file"
     remedy = "scan2pdf reads regular files only; copy the data into a file and convert that."

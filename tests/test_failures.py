@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .conftest import SAMPLES, run_scan2pdf
@@ -58,3 +59,34 @@ def test_verbose_shows_the_details_of_a_failure(tmp_path: Path) -> None:
     assert quiet.stderr.splitlines()[0].startswith("failed     bad.pdf: corrupt: The PDF cannot")
     assert "Traceback" not in quiet.stderr
     assert "Traceback" in verbose.stderr  # the details, on request only
+
+
+def test_poison_names_each_fail_alone_with_their_reason(tmp_path: Path) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    page = text_image(tmp_path / "page.png", "a page").read_bytes()
+    (src / os.fsdecode(b"bad-\xff-name.png")).write_bytes(page)
+    long_name = "x" * 250 + ".png"  # its staging name would pass 255 bytes
+    (src / long_name).write_bytes(page + b"\0")  # other content: converted, not copied
+    (src / "loop").symlink_to("loop")
+    (src / "dangling.png").symlink_to("nowhere.png")
+    (src / "good.png").write_bytes(page + b"\0\0")
+
+    run = run_scan2pdf("convert", src, "-o", out, "--ocr-engine", "none", report=tmp_path / "r")
+
+    assert run.returncode == 1
+    got = {Path(str(r["input"])).name: (r["status"], r["reason"], r["message"]) for r in run.report}
+    assert got["bad-\\xff-name.png"] == (
+        "failed",
+        "bad_name",
+        "Its name is not valid UTF-8, which the journal, the report and the outputs need. "
+        "Rename it (for example with convmv -f latin1 -t utf8, or by hand) and run again; "
+        "the rest of the batch is not affected.",
+    )
+    assert got["loop"][:2] == ("failed", "unreadable")
+    assert str(got["loop"][2]).startswith("It is a symbolic link that leads back to itself")
+    assert str(got["dangling.png"][2]).startswith("It is a symbolic link to a file that does not")
+    assert got[long_name][:2] == ("converted", None)
+    assert got["good.png"][:2] == ("converted", None)
+    assert (out / ("x" * 250 + ".pdf")).is_file()
+    assert "Traceback" not in run.stderr

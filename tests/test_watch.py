@@ -316,6 +316,29 @@ def test_a_second_watcher_on_one_outdir_is_a_standby_that_takes_over(
     assert len(outputs(out)) == 6
 
 
+def test_the_service_starts_cleanly_with_poison_names_in_its_inbox(
+    folders: tuple[Path, Path],
+) -> None:
+    inbox, out = folders
+    page = NOTE.read_bytes()
+    (inbox / os.fsdecode(b"bad-\xff-name.png")).write_bytes(page)
+    (inbox / ("y" * 250 + ".png")).write_bytes(page + b"\0")
+    (inbox / "loop").symlink_to("loop")
+    os.mkfifo(inbox / "pipe.png")
+    service = Service(inbox, out, "--poll", "0.5", "--ocr-engine", "none")
+    try:
+        wait_for(lambda: "watching" in service.stderr(), 30, "the start-up line")
+        shutil.copy(REPORT, inbox / "good.pdf")
+        wait_for(lambda: (out / "good.pdf").exists(), 60, "the good file")
+        wait_for(lambda: (out / ("y" * 250 + ".pdf")).exists(), 60, "the long name")
+        failed = inbox / ".scan2pdf" / "failed"
+        wait_for(lambda: any(failed.glob("bad-*.error.json")), 60, "the bad name's failure")
+        assert service.proc.poll() is None  # still serving
+        assert "bad_name" in service.stderr() and "Traceback" not in service.stderr()
+    finally:
+        assert service.stop() == 130
+
+
 def test_convert_into_a_watched_outdir_is_refused_and_status_knows_a_writer(
     folders: tuple[Path, Path], tmp_path: Path
 ) -> None:

@@ -156,10 +156,14 @@ def _walk(top: Path, rel: PurePath, out_real: Path, *, is_root: bool = False) ->
             if entry.is_dir(follow_symlinks=False):
                 if Path(entry.path).resolve() != out_real:  # OUTDIR is never read as input
                     folders.append(entry)
-            elif entry.is_file(follow_symlinks=True):
+            elif entry.is_file(follow_symlinks=True) or (
+                entry.is_symlink() and not os.path.exists(entry.path)
+            ):
+                # A symlink that leads nowhere is listed too: reported (unreadable, with
+                # why), never silently missing. Symlinked folders are not followed.
                 files.append(Path(entry.path))
         except OSError:
-            continue
+            files.append(Path(entry.path))  # a symlink loop, say: reported with its reason
     if files:
         yield _Listing(top, rel, files, bool(folders))
     for folder in folders:

@@ -324,12 +324,14 @@ class Pipeline:
                 except OSError as exc:
                     if exc.errno == errno.ENOSPC:
                         raise disk_full(exc) from exc
+                    remedy = "Check the permissions of the output folder."
+                    if exc.errno == errno.ENAMETOOLONG:
+                        remedy = "Rename the input, or choose an output folder nearer the root."
                     result = FileResult(
                         result.input,
                         "failed",
                         "write_error",
-                        f"Cannot write the output ({exc.strerror or exc}). "
-                        "Check the permissions of the output folder.",
+                        f"Cannot write the output ({exc.strerror or exc}). {remedy}",
                         seconds=result.seconds,
                         source=job.source,
                     )

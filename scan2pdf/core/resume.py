@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import itertools
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,13 @@ from scan2pdf.core.jobs import Input, Job
 from scan2pdf.core.naming import assign, natural_name, sidecar_of
 from scan2pdf.core.options import Options
 from scan2pdf.core.report import FileResult, failed
-from scan2pdf.errors import DiskFullError, FileError, NotAFileError, UnreadableInputError
+from scan2pdf.errors import (
+    BadNameError,
+    DiskFullError,
+    FileError,
+    NotAFileError,
+    UnreadableInputError,
+)
 from scan2pdf.state.journal import Entry, Journal, Seen, content_hash
 from scan2pdf.state.publish import is_up_to_date, publish_pair
 
@@ -43,6 +50,7 @@ NAME_TAKEN_MESSAGE = (
     "rename the file, or use --on-conflict suffix."
 )
 ON_CONFLICT = ("suffix", "overwrite", "skip")
+BAD_NAME = "Its name is not valid UTF-8, which the journal, the report and the outputs need."
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,10 +139,12 @@ class Triage:
     def decide(self, item: Input, options: Options) -> FileResult | Planned | Deferred | Reused:
         if item.problem is not None:
             return failed(item.identity, item.problem)
+        if not _decodable(item.identity):
+            return failed(_readable(item.identity), BadNameError(BAD_NAME))
         if item.kind == "unsupported":
             return FileResult(Path(item.identity), "skipped", "unsupported", UNSUPPORTED_MESSAGE)
         if item.kind == "unreadable":
-            return failed(item.identity, UnreadableInputError("The file cannot be read."))
+            return failed(item.identity, UnreadableInputError(_why_unreadable(item.source)))
         if item.kind == "special":
             return failed(item.identity, NotAFileError("It is a named pipe, device or socket."))
         try:
@@ -310,6 +320,32 @@ def _up_to_date(item: Input | Job, entry: Entry | None, pdf: Path | None = None)
     return FileResult(
         Path(item.identity), "skipped", "up_to_date", UP_TO_DATE_MESSAGE, output, sidecar
     )
+
+
+def _decodable(identity: str) -> bool:
+    try:
+        identity.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _readable(identity: str) -> str:
+    """A name that is not UTF-8, shown with its odd bytes escaped (``bad-\\xff.png``)."""
+    return identity.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _why_unreadable(path: Path) -> str:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "It is a symbolic link that leads back to itself (a loop)."
+        if exc.errno == errno.ENOENT and os.path.islink(path):
+            return "It is a symbolic link to a file that does not exist."
+        if exc.strerror:
+            return f"The file cannot be read ({exc.strerror})."
+    return "The file cannot be read."
 
 
 def _seen(item: Input) -> Seen:

@@ -98,7 +98,7 @@ def takeable(path: Path, inbox: Path) -> bool:
         if path.is_symlink() and inbox.resolve() not in path.resolve().parents:
             return False
         return stat.S_ISREG(path.stat().st_mode)
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: Path.resolve() in a symlink loop
         return False
 
 

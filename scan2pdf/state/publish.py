@@ -42,8 +42,9 @@ def publish(src: Artifact, dst: Path, staging: Path | None = None) -> None:
     swept if the run is killed) or, without one, as a hidden file beside ``dst``.
     """
     dst.parent.mkdir(parents=True, exist_ok=True)
+    # The name's start only: a 250-byte name plus the suffix would pass NAME_MAX (255).
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{dst.name}.", suffix=_PART_SUFFIX, dir=staging or dst.parent
+        prefix=f".{dst.name[:64]}.", suffix=_PART_SUFFIX, dir=staging or dst.parent
     )
     tmp = Path(tmp_name)
     try:
