@@ -90,3 +90,21 @@ def test_poison_names_each_fail_alone_with_their_reason(tmp_path: Path) -> None:
     assert got["good.png"][:2] == ("converted", None)
     assert (out / ("x" * 250 + ".pdf")).is_file()
     assert "Traceback" not in run.stderr
+
+
+def test_a_sparse_giant_fails_at_once_instead_of_being_read(tmp_path: Path) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    with (src / "giant.pdf").open("wb") as giant:
+        giant.write(b"%PDF-1.7\n")
+        giant.truncate(3 << 30)  # 3 GiB of holes: reading it would take the coordinator minutes
+    text_image(src / "good.png", "still converted")
+
+    run = run_scan2pdf("convert", src, "-o", out, "--ocr-engine", "none", report=tmp_path / "r")
+
+    rows = run.by_name()
+    assert (rows["giant.pdf"]["status"], rows["giant.pdf"]["reason"]) == ("failed", "corrupt")
+    assert str(rows["giant.pdf"]["message"]).startswith(
+        "It is 3.0 GiB long but only 0.0 MiB of it is on disk: a sparse"
+    )
+    assert rows["good.png"]["status"] == "converted"

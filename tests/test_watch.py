@@ -325,6 +325,9 @@ def test_the_service_starts_cleanly_with_poison_names_in_its_inbox(
     (inbox / ("y" * 250 + ".png")).write_bytes(page + b"\0")
     (inbox / "loop").symlink_to("loop")
     os.mkfifo(inbox / "pipe.png")
+    with (inbox / "giant.pdf").open("wb") as giant:  # 3 GiB of holes
+        giant.write(b"%PDF-1.7\n")
+        giant.truncate(3 << 30)
     service = Service(inbox, out, "--poll", "0.5", "--ocr-engine", "none")
     try:
         wait_for(lambda: "watching" in service.stderr(), 30, "the start-up line")
@@ -333,6 +336,7 @@ def test_the_service_starts_cleanly_with_poison_names_in_its_inbox(
         wait_for(lambda: (out / ("y" * 250 + ".pdf")).exists(), 60, "the long name")
         failed = inbox / ".scan2pdf" / "failed"
         wait_for(lambda: any(failed.glob("bad-*.error.json")), 60, "the bad name's failure")
+        wait_for(lambda: (failed / "giant.pdf.error.json").exists(), 60, "the sparse giant")
         assert service.proc.poll() is None  # still serving
         assert "bad_name" in service.stderr() and "Traceback" not in service.stderr()
     finally:

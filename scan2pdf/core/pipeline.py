@@ -157,7 +157,14 @@ class Pipeline:
                     self._index = opened.index
                     if opened.notice and self.on_notice:
                         self.on_notice(opened.notice)
-                triage = Triage(journal, self.outdir, self._staging, feed.traits, self.on_conflict)
+                triage = Triage(
+                    journal,
+                    self.outdir,
+                    self._staging,
+                    feed.traits,
+                    self.on_conflict,
+                    stop=self.stop,
+                )
                 yield from self._loop(inputs, triage, journal, executor)
             except KeyboardInterrupt:
                 report.interrupted = True

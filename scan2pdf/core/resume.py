@@ -24,6 +24,7 @@ import errno
 import itertools
 import os
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from scan2pdf.core.options import Options
 from scan2pdf.core.report import FileResult, failed
 from scan2pdf.errors import (
     BadNameError,
+    CorruptInputError,
     DiskFullError,
     FileError,
     NotAFileError,
@@ -104,8 +106,10 @@ class Triage:
         on_conflict: str = "suffix",
         *,
         dry_run: bool = False,
+        stop: threading.Event | None = None,
     ) -> None:
         self.journal = journal
+        self.stop = stop
         self.outdir = outdir
         self.staging = staging
         self.traits = traits
@@ -164,12 +168,16 @@ class Triage:
     def _decide(
         self, item: Input, options: Options, seen: Seen
     ) -> FileResult | Planned | Deferred | Reused:
+        if item.member is None and not item.parts:
+            holes = mostly_holes(item.source)
+            if holes is not None:
+                return failed(item.identity, holes)
         fingerprint = self.fingerprint(options)
         latest = self.journal.latest(item.identity)
         folder = self.outdir / item.folder
         content: str | None = None
         if self.traits.drops:
-            content = _content(item)
+            content = _content(item, self.stop)
             if (
                 not options.force
                 and latest is not None
@@ -210,7 +218,7 @@ class Triage:
         elif item.member is not None:  # its bytes, now that they are needed
             source = item.member.extract(self._members / str(index))
         if content is None:
-            content = group_hash(item.parts) if item.parts else content_hash(source)
+            content = group_hash(item.parts) if item.parts else content_hash(source, self.stop)
         job = Job(item.identity, source, item.kind, pdf, txt, options, index, item.work, item.parts)
         key = (content, fingerprint)
         if not options.force:
@@ -322,6 +330,28 @@ def _up_to_date(item: Input | Job, entry: Entry | None, pdf: Path | None = None)
     )
 
 
+# A file this large with less than this share of it on disk is holes, not a scan: a
+# preallocated or damaged file (a real scan is never 999 parts in 1000 empty). Reading it
+# would cost the coordinator minutes (hash, page estimate) for nothing.
+_SPARSE_FROM = 1 << 30
+_SPARSE_SHARE = 0.001
+
+
+def mostly_holes(path: Path) -> CorruptInputError | None:
+    """The reason to refuse a huge file that is nearly all holes, or None."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    on_disk = st.st_blocks * 512
+    if st.st_size < _SPARSE_FROM or on_disk >= st.st_size * _SPARSE_SHARE:
+        return None
+    return CorruptInputError(
+        f"It is {st.st_size / 2**30:.1f} GiB long but only {on_disk / 2**20:.1f} MiB of it is "
+        "on disk: a sparse (preallocated or damaged) file, not a scan."
+    )
+
+
 def _decodable(identity: str) -> bool:
     try:
         identity.encode("utf-8")
@@ -356,10 +386,10 @@ def _seen(item: Input) -> Seen:
     return Seen.of(item.source)
 
 
-def _content(item: Input) -> str:
+def _content(item: Input, stop: threading.Event | None = None) -> str:
     if item.parts:
         return group_hash(item.parts)
-    return content_hash(item.source)
+    return content_hash(item.source, stop)
 
 
 def disk_full(exc: OSError) -> DiskFullError:

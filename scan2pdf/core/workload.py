@@ -18,12 +18,27 @@ from scan2pdf.core.jobs import Work
 _DEFAULT_PAGE_MPIXELS = 8.4  # Letter at 300 dpi
 
 
+# Past this size, a PDF is only weighed when its end says where its cross-reference table
+# is: without one, qpdf reconstructs it by reading the whole file (45 s for 5 GB), which
+# is preflight's job, in a worker under --timeout, not the coordinator's.
+_LARGE_PDF = 256 << 20
+_TAIL = 4096
+
+
 def pdf_work(path: Path) -> Work:
     """The work of a PDF, from its page tree and image headers (none decoded)."""
     try:
+        if path.stat().st_size > _LARGE_PDF and not _has_xref_pointer(path):
+            return Work()
         return _pdf(path)
     except Exception:  # damage: preflight will say what is wrong
         return Work()
+
+
+def _has_xref_pointer(path: Path) -> bool:
+    with path.open("rb") as stream:
+        stream.seek(-_TAIL, 2)
+        return b"startxref" in stream.read()
 
 
 def image_work(image: Image.Image) -> Work:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from PIL import Image, ImageSequence
 
+from scan2pdf.core.resume import mostly_holes
 from scan2pdf.core.sniff import is_ignored, sniff
 
 # Names that tools give files while they are still being written.
@@ -141,6 +142,8 @@ class Settler:
 def parses(path: Path) -> bool:
     """A PDF opens; an image decodes, every frame. False while a file is still incomplete."""
     kind = sniff(path)
+    if mostly_holes(path) is not None:
+        return True  # nothing to wait for: the pipeline refuses it at once, with why
     try:
         if kind == "pdf":
             import pikepdf  # only once a PDF is dropped: the service starts lighter

@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -77,11 +78,15 @@ class Entry:
         )
 
 
-def content_hash(path: Path) -> str:
+def content_hash(path: Path, stop: threading.Event | None = None) -> str:
+    """SHA-256 of the file; KeyboardInterrupt as soon as ``stop`` is set (a 50 GB file
+    takes most of a minute to read, and SIGTERM should act within a second)."""
     digest = hashlib.sha256()
     with path.open("rb") as stream:
         while chunk := stream.read(1 << 20):
             digest.update(chunk)
+            if stop is not None and stop.is_set():
+                raise KeyboardInterrupt
     return digest.hexdigest()
 
 
