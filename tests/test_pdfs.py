@@ -115,7 +115,7 @@ CASES = {
         "converted",
         pages=2,
         text="Annual Report 1987",
-        notes=("damaged PDF repaired",),
+        notes=("damaged PDF repaired (2 pages found in it)",),
     ),
     "no-contents.pdf": Case(no_contents, "converted", pages=1),
     "inline-image.pdf": Case(inline_image, "converted", pages=1, text=TEXT),

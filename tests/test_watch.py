@@ -59,6 +59,50 @@ def test_settler_waits_for_stillness_and_a_parse() -> None:
     assert settler.ready(path, settler.observe(path, 200, 2), lambda: False)  # gives up: fails
 
 
+def test_a_pdf_that_opens_only_repaired_waits_a_further_settle() -> None:
+    clock = Clock()
+    settler = Settler(settle=2.0, give_up=10.0, clock=clock)
+    path = Path("cut-short.pdf")
+    settler.observe(path, 100, 1)
+    clock.now = 2.5
+    still = settler.observe(path, 100, 1)
+    assert settler.ready(path, still, lambda: "whole")
+    assert not settler.ready(path, still, lambda: "repaired")  # perhaps a paused writer
+    clock.now = 4.0
+    assert settler.ready(path, settler.observe(path, 100, 1), lambda: "repaired")
+
+
+def ten_page_pdf(path: Path) -> bytes:
+    pages = []
+    for n in range(10):
+        page = Image.new("L", (850, 1100), 255)
+        ImageDraw.Draw(page).text((100, 100), f"Page {n + 1} of ten", fill=0)
+        pages.append(page)
+    pages[0].save(path, save_all=True, append_images=pages[1:], resolution=100)
+    return path.read_bytes()
+
+
+def test_a_writer_that_pauses_past_settle_never_publishes_a_short_document(
+    folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    inbox, out = folders
+    whole = ten_page_pdf(tmp_path / "whole.pdf")
+    cut = len(whole) * 3 // 10
+    service = Service(inbox, out, "--poll", "0.2", "--ocr-engine", "none")
+    try:
+        wait_for(lambda: "watching" in service.stderr(), 30, "the start-up line")
+        target = inbox / "volume.pdf"
+        with target.open("wb") as writer:
+            writer.write(whole[:cut])  # 30%: qpdf would open it as fewer pages
+            writer.flush()
+            time.sleep(1.5)  # the scenario: a pause longer than --settle 1, shorter than 2
+            writer.write(whole[cut:])
+        wait_for(lambda: (out / "volume.pdf").exists(), 60, "the volume")
+    finally:
+        service.stop()
+    assert pdf_pages(out / "volume.pdf") == 10
+
+
 @pytest.mark.parametrize(
     "name",
     [

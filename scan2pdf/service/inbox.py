@@ -16,12 +16,15 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from PIL import Image, ImageSequence
 
 from scan2pdf.core.resume import mostly_holes
 from scan2pdf.core.sniff import is_ignored, sniff
 
+# What a look at a settled file finds (``parses``).
+Parse = Literal["whole", "repaired", "broken"]
 # Names that tools give files while they are still being written.
 _TEMPORARY_SUFFIXES = (
     ".part",
@@ -133,30 +136,42 @@ class Settler:
     def pending(self) -> list[Path]:
         return list(self._files)
 
-    def ready(self, path: Path, still_for: float, parses: Callable[[], bool]) -> bool:
+    def ready(self, path: Path, still_for: float, parses: Callable[[], Parse | bool]) -> bool:
+        """Still for ``settle`` and whole; a PDF that opens only once repaired, still for a
+        further ``settle`` (a writer that paused half-way through publishes a short
+        document otherwise); anything still for ``give_up``, to fail with its reason."""
         if still_for < self.settle:
             return False
-        return still_for >= self.give_up or parses()
+        if still_for >= self.give_up:
+            return True
+        found = parses()
+        if found == "repaired":
+            return still_for >= 2 * self.settle
+        return found is True or found == "whole"
 
 
-def parses(path: Path) -> bool:
-    """A PDF opens; an image decodes, every frame. False while a file is still incomplete."""
+def parses(path: Path) -> Parse:
+    """ "whole": a PDF opens as it is, an image decodes every frame; "repaired": a PDF opens
+    only once qpdf has reconstructed it (what a file cut short looks like); "broken":
+    neither (while a file is still incomplete)."""
     kind = sniff(path)
     if mostly_holes(path) is not None:
-        return True  # nothing to wait for: the pipeline refuses it at once, with why
+        return "whole"  # nothing to wait for: the pipeline refuses it at once, with why
     try:
         if kind == "pdf":
             import pikepdf  # only once a PDF is dropped: the service starts lighter
 
             with pikepdf.open(path) as pdf:
-                return len(pdf.pages) > 0
+                if len(pdf.pages) == 0:
+                    return "broken"
+                return "repaired" if pdf.get_warnings() else "whole"
         if kind == "image":
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 with Image.open(path) as image:
                     for frame in ImageSequence.Iterator(image):
                         frame.load()
-            return True
+            return "whole"
     except Exception:
-        return False
-    return True  # not a scan at all: nothing to wait for; it is reported as unsupported
+        return "broken"
+    return "whole"  # not a scan at all: nothing to wait for; it is reported as unsupported

@@ -41,6 +41,7 @@ from scan2pdf.errors import UsageError
 from scan2pdf.service.claims import WORK, Claims
 from scan2pdf.service.inbox import (
     NETWORK_FILESYSTEMS,
+    Parse,
     Settler,
     filesystem_type,
     is_temporary,
@@ -160,7 +161,7 @@ class Watcher:
         self._claims: Claims | None = None
         self._inbox = Path(os.path.abspath(settings.inbox))
         # The last parse answer for each pending file, with the (size, mtime) it was for.
-        self._parsed: dict[Path, tuple[tuple[int, int], bool]] = {}
+        self._parsed: dict[Path, tuple[tuple[int, int], Parse]] = {}
         # Seconds between scans: --poll, or automatic where events are not delivered.
         self._poll = settings.poll
         if events is None and self._poll is None:
@@ -301,7 +302,7 @@ class Watcher:
         identity = str(self._inbox / rel)
         return Input(identity, claimed, kind, rel.parent, rel.name, work)
 
-    def _parses(self, path: Path, st: os.stat_result) -> bool:
+    def _parses(self, path: Path, st: os.stat_result) -> Parse:
         """``parses(path)``, asked again only when the file has changed: a still file that
         does not parse (damaged) would otherwise be reopened every tick until --give-up."""
         key = (st.st_size, st.st_mtime_ns)

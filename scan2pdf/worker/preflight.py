@@ -103,7 +103,8 @@ def _prepare_pdf(source: Path, scratch: Path) -> Prepared:
         repaired = bool(pdf.get_warnings())
         if pdf.is_encrypted or repaired:
             if not pdf.is_encrypted:
-                notes.append("damaged PDF repaired")
+                noun = "page" if pages == 1 else "pages"
+                notes.append(f"damaged PDF repaired ({pages} {noun} found in it)")
             rewritten = scratch / "preflight.pdf"
             try:
                 pdf.save(rewritten)  # without encryption=: an unencrypted, rebuilt copy
