@@ -173,3 +173,31 @@ def test_the_report_keeps_the_lines_of_earlier_starts(tmp_path: Path) -> None:
             watch.wait(1)
     lines = [json.loads(x) for x in report.read_text().splitlines()]
     assert [Path(line["input"]).name for line in lines] == ["start-0.png", "start-1.png"]
+
+
+def test_retry_finds_a_watch_failure_in_the_failed_folder(tmp_path: Path) -> None:
+    from scan2pdf import retry
+
+    inbox, out = folders(tmp_path)
+    good = scan(tmp_path / "good.png", shade=4).read_bytes()
+    with ScriptedWatch(inbox, out) as watch:
+        (inbox / "cut.png").write_bytes(good[:300])
+        watch.drop(inbox / "cut.png")
+        (failed,) = watch.wait(1)
+    assert (failed.status, failed.reason) == ("failed", "corrupt")
+    kept = inbox / ".scan2pdf" / "failed" / "cut.png"
+    assert kept.is_file() and not (inbox / "cut.png").exists()
+
+    results = []
+    retry(out, on_result=results.append, index=False)
+
+    # Read from where the service kept it (before: "unreadable", the drop path is gone).
+    assert [(r.status, r.reason) for r in results] == [("failed", "corrupt")]
+    assert str(results[0].input) == str(inbox / "cut.png")
+
+    with ScriptedWatch(inbox, out) as watch:  # the user puts a mended file back
+        (inbox / "cut.png").write_bytes(good)
+        watch.drop(inbox / "cut.png")
+        (mended,) = watch.wait(1)
+    assert mended.status == "converted"
+    assert pdfs(out) == {"cut.pdf": 1}

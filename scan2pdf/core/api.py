@@ -34,6 +34,7 @@ from scan2pdf.core.sniff import examine, is_ignored, sniff
 from scan2pdf.core.tools import check_environment
 from scan2pdf.errors import ConversionError, UsageError
 from scan2pdf.execution.shared import shared_pool
+from scan2pdf.state.failures import kept_original
 from scan2pdf.state.journal import Entry, Journal, default_path
 
 PathLike = str | os.PathLike[str]
@@ -272,6 +273,10 @@ def _reopened(identity: str, archives: dict[Path, dict[str, Input]]) -> Input:
         if member is not None:
             return member
         return Input(identity, archive, "unreadable", PurePath(), source.name)
+    if not os.path.lexists(source):  # a watch drop that failed: moved to failed/
+        kept = kept_original(identity)
+        if kept is not None:
+            return Input(identity, kept, sniff(kept), PurePath(), source.name)
     if source.is_dir():  # a folder's pages as one document (--group-pages)
         parent = PurePath(source.name)
         pages = [p for p in sorted(source.iterdir()) if p.is_file() and not is_ignored(p.name)]

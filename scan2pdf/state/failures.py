@@ -7,6 +7,7 @@ which tools, so that someone can fix the file and drop it back, or report a bug.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -94,3 +95,26 @@ def tool_versions() -> dict[str, str | None]:
         "tesseract": program_version("tesseract"),
         "ghostscript": program_version("gs"),
     }
+
+
+def kept_original(identity: str) -> Path | None:
+    """Where the watch service moved a failed drop: ``INBOX/.scan2pdf/failed/<rel>/`` (the
+    default failed folder), the file whose ``.error.json`` names ``identity``; the newest
+    when there are several. None when there is none (``retry`` then reports it unreadable)."""
+    dropped = Path(identity)
+    for inbox in dropped.parents:
+        folder = inbox / ".scan2pdf" / "failed" / dropped.parent.relative_to(inbox)
+        if not folder.is_dir():
+            continue
+        found: list[tuple[float, Path]] = []
+        for error in folder.glob(f"{glob.escape(dropped.stem)}*.error.json"):
+            try:
+                about = json.loads(error.read_text(encoding="utf-8"))
+                original = error.with_name(error.name.removesuffix(".error.json"))
+                if about.get("input") == identity and original.is_file():
+                    found.append((error.stat().st_mtime, original))
+            except (OSError, ValueError, AttributeError):
+                continue
+        if found:
+            return max(found)[1]
+    return None
