@@ -259,7 +259,68 @@ def test_disk_full_stops_cleanly_and_resumes(tmp_path: Path, tiny_disk: Path) ->
         assert not path.name.endswith(".scan2pdf-part"), path
         if path.suffix == ".pdf":
             assert pdf_pages(path) == 2
+        if path.suffix == ".txt":  # never a sidecar published without its PDF
+            assert path.with_suffix(".pdf").exists(), path
+    assert not list((out / ".scan2pdf" / "staging").iterdir())  # swept
+    # Still full: again a message and the same code, from the journal or the outputs.
+    again = run_scan2pdf("convert", src, "-o", out, "-j", "1")
+    assert again.returncode == 1, again.stderr
+    assert "Error: No space left on the device" in again.stderr
+    assert "Traceback" not in again.stderr
+    status = run_scan2pdf("status", out)  # read without writing: works on a full disk
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith("converted  ")
     filler.unlink()
     resumed = run_scan2pdf("convert", src, "-o", out, "-j", "1", report=tmp_path / "r.jsonl")
     assert resumed.returncode == 0, resumed.stderr
     assert sorted(p.name for p in out.glob("*.pdf")) == [f"report-{n}.pdf" for n in range(6)]
+
+
+def test_a_full_failed_folder_or_report_and_a_read_only_outdir(
+    tmp_path: Path, tiny_disk: Path
+) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "broken.pdf").write_bytes(b"%PDF-1.7\n%%EOF\n")
+    text_image(src / "good.png", "a good page")
+    (tiny_disk / "filler").write_bytes(b"\0" * shutil.disk_usage(tiny_disk).free)
+    null = ("--ocr-engine", "none")
+
+    # --failed on the full disk: noted, and the batch goes on to the good file.
+    run = run_scan2pdf(
+        "convert",
+        src,
+        "-o",
+        tmp_path / "out",
+        "--failed",
+        tiny_disk / "failed",
+        *null,
+        report=tmp_path / "r.jsonl",
+    )
+    assert run.returncode == 1
+    rows = run.by_name()
+    assert rows["good.png"]["status"] == "converted"
+    assert any("could not be copied to --failed" in n for n in rows["broken.pdf"]["notes"])
+
+    report = run_scan2pdf("convert", src, "-o", tmp_path / "out2", "--report", "/dev/full", *null)
+    assert report.returncode == 4
+    assert "Error: Cannot use the report file (--report) '/dev/full': No space left" in (
+        report.stderr
+    )
+    assert "Traceback" not in report.stderr
+
+    readonly = tmp_path / "ro"
+    readonly.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(readonly)], check=False
+    )
+    assert mounted.returncode == 0
+    try:
+        ro = run_scan2pdf("convert", src, "-o", readonly / "out", *null)
+    finally:
+        subprocess.run(["umount", "-l", str(readonly)], check=False)
+    assert ro.returncode == 4
+    assert ro.stderr.strip() == (
+        f"Error: Cannot use the output folder '{readonly / 'out'}': Read-only file system. "
+        "Choose one this user may write, with -o."
+    )

@@ -320,9 +320,11 @@ def status(outdir: Path, journal: Path | None) -> None:
 
     def show() -> None:
         path = journal or default_path(outdir)
-        opened = Journal.open_existing(path)
-        if opened is None:
+        if not path.exists():
             raise UsageError(f"There is no journal at '{path}'.", "Run scan2pdf convert first.")
+        # A copy read without writing (no -wal or -shm made): works on a full disk and a
+        # read-only mount, and never waits for a run's write.
+        opened = Journal.snapshot(path)
         with closing(opened):
             statuses, reasons = opened.summary()
         for label, count in summary_lines(statuses, reasons, has_writer(outdir)):

@@ -393,8 +393,8 @@ class Pipeline:
         try:
             keep_failed_input(result, job.source, rel, failed_dir, entry.attempts if entry else 1)
         except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                raise disk_full(exc) from exc
+            # Even a full disk there: the failure is still in the report and the journal,
+            # and the batch goes on (if OUTDIR's disk is the full one, publishing says so).
             note = f"could not be copied to --failed ({exc.strerror or exc})"
             return replace(result, notes=(*result.notes, note))
         return result

@@ -8,6 +8,7 @@ number of files: the ``Report`` keeps counters and the failures only.
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
@@ -66,12 +67,14 @@ class Report:
     interrupted: bool = False
     failures: list[FileResult] = field(default_factory=list)
     _sink: IO[str] | None = None
+    _sink_path: Path | None = None
 
     def open_sink(self, path: Path, append: bool = False) -> None:
         """Write every result to ``path`` from now on (JSON Lines, flushed per line)."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._sink = path.open("a" if append else "w", encoding="utf-8")
+            self._sink_path = path
         except OSError as exc:
             raise location_error(
                 "the report file (--report)",
@@ -82,8 +85,9 @@ class Report:
 
     def close(self) -> None:
         if self._sink is not None:
-            self._sink.close()
-            self._sink = None
+            sink, self._sink = self._sink, None
+            with suppress(OSError):  # its last line could not be flushed: already said
+                sink.close()
 
     def add(self, result: FileResult) -> None:
         if result.status == "converted":
@@ -96,8 +100,20 @@ class Report:
             self.failed += 1
             self.failures.append(result)
         if self._sink is not None:
-            self._sink.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
-            self._sink.flush()
+            try:
+                self._sink.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+                self._sink.flush()
+            except OSError as exc:  # /dev/full, a full disk: the run stops, naming it
+                sink, self._sink = self._sink, None
+                with suppress(OSError):
+                    sink.close()
+                raise location_error(
+                    "the report file (--report)",
+                    self._sink_path,
+                    exc,
+                    "Free some space there or give --report another file, and run again: "
+                    "the run continues where it stopped.",
+                ) from exc
 
     @property
     def total(self) -> int:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -90,6 +91,22 @@ def content_hash(path: Path, stop: threading.Event | None = None) -> str:
     return digest.hexdigest()
 
 
+def _copy_into(path: Path, memory: sqlite3.Connection, *, immutable: bool) -> None:
+    mode = "mode=ro&immutable=1" if immutable else "mode=ro"
+    source = sqlite3.connect(f"{path.absolute().as_uri()}?{mode}", uri=True)
+    try:
+        source.backup(memory)
+    finally:
+        source.close()
+
+
+def _nearly_full(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path.parent).free < 1 << 20
+    except OSError:
+        return False
+
+
 def default_path(outdir: Path) -> Path:
     return outdir / ".scan2pdf" / "journal.sqlite"
 
@@ -136,13 +153,16 @@ class Journal:
             if path.exists():
                 # Without a write-ahead log (no run has it open), "immutable": SQLite then
                 # reads the file without making its -wal and -shm files beside it.
-                wal = path.with_name(path.name + "-wal").exists()
-                mode = "mode=ro" if wal else "mode=ro&immutable=1"
-                source = sqlite3.connect(f"{path.absolute().as_uri()}?{mode}", uri=True)
+                wal = path.with_name(path.name + "-wal")
+                live = wal.exists() and wal.stat().st_size > 0
                 try:
-                    source.backup(journal._db)
-                finally:
-                    source.close()
+                    _copy_into(path, journal._db, immutable=not live)
+                except sqlite3.Error:
+                    if not live:
+                        raise
+                    # A log SQLite cannot read without writing its -shm (a full disk, a
+                    # read-only mount): the file as it is, without the last moments' rows.
+                    _copy_into(path, journal._db, immutable=True)
             migrations.migrate(journal._db)
         except sqlite3.Error as exc:
             journal._db.close()
@@ -321,6 +341,8 @@ class Journal:
     def _problem(self, exc: sqlite3.Error) -> Exception:
         """What an SQLite error means for the run: a full disk, or a journal it cannot use."""
         kind = problem(exc)
+        if kind == "other" and "disk i/o" in str(exc).lower() and _nearly_full(self.path):
+            kind = "full"  # how SQLite says it when the -wal or -shm file cannot grow
         if kind == "full":
             return DiskFullError(f"No space left on the device for the journal ({exc}).")
         if kind == "locked":

@@ -41,6 +41,15 @@ def publish(src: Artifact, dst: Path, staging: Path | None = None) -> None:
     The copy is made in ``staging`` (a run's own folder on the destination's filesystem,
     swept if the run is killed) or, without one, as a hidden file beside ``dst``.
     """
+    tmp = _stage(src, dst, staging)
+    try:
+        _commit(tmp, dst, staging)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _stage(src: Artifact, dst: Path, staging: Path | None) -> Path:
+    """The whole copy, fsynced, on ``dst``'s filesystem: where a full disk shows itself."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     # The name's start only: a 250-byte name plus the suffix would pass NAME_MAX (255).
     fd, tmp_name = tempfile.mkstemp(
@@ -57,21 +66,36 @@ def publish(src: Artifact, dst: Path, staging: Path | None = None) -> None:
             out.flush()
             os.fsync(out.fileno())
         tmp.chmod(NEW_FILE_MODE)
-        try:
-            os.replace(tmp, dst)
-        except OSError as exc:
-            if exc.errno != errno.EXDEV or staging is None:
-                raise
-            publish(tmp, dst)  # dst's folder is another mount: stage beside it instead
-    finally:
+    except BaseException:
         tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _commit(tmp: Path, dst: Path, staging: Path | None) -> None:
+    try:
+        os.replace(tmp, dst)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV or staging is None:
+            raise
+        publish(tmp, dst)  # dst's folder is another mount: stage beside it instead
 
 
 def publish_pair(
     pdf_src: Artifact, txt_src: Artifact, pdf_dst: Path, txt_dst: Path, staging: Path | None = None
 ) -> None:
-    publish(txt_src, txt_dst, staging)
-    publish(pdf_src, pdf_dst, staging)
+    """Both copies are staged before either is renamed into place: a disk that fills
+    while the PDF is copied leaves neither (not a sidecar without its PDF)."""
+    txt_tmp = _stage(txt_src, txt_dst, staging)
+    try:
+        pdf_tmp = _stage(pdf_src, pdf_dst, staging)
+        try:
+            _commit(txt_tmp, txt_dst, staging)
+            _commit(pdf_tmp, pdf_dst, staging)
+        finally:
+            pdf_tmp.unlink(missing_ok=True)
+    finally:
+        txt_tmp.unlink(missing_ok=True)
 
 
 def is_up_to_date(source: Path, pdf: Path, txt: Path) -> bool:

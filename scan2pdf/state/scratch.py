@@ -27,7 +27,13 @@ def new_scratch(under: Path | None = None) -> Path:
     parent.mkdir(parents=True, exist_ok=True)
     sweep_abandoned(parent)
     root = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=parent))
-    (root / _OWNER).write_text(str(os.getpid()))
+    try:
+        (root / _OWNER).write_text(str(os.getpid()))
+    except OSError:
+        # A full disk can create the file but not fill it: an empty owner file would
+        # mark the folder as not ours for ever, and no sweep would remove it.
+        shutil.rmtree(root, ignore_errors=True)
+        raise
     return root
 
 
