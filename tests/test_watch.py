@@ -483,3 +483,106 @@ def test_500_files_dropped_at_once_are_all_converted(folders: tuple[Path, Path])
         service.stop()
     assert len(list(out.glob("*.pdf"))) == 500
     assert sum(Journal(default_path(out)).conversions().values()) == 500
+
+
+def test_soak_a_service_killed_again_and_again_under_hostile_drops(
+    folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A few hundred drops in bursts - copies, same stems, re-drops of a name, a paused
+    writer, damaged and poison files - while the service is killed with -9 three times,
+    then stopped with SIGTERM: every good input converted exactly once with all its pages,
+    every bad one failed with its reason, every original kept, status true to the disk."""
+    from .engine_helpers import scan
+
+    inbox, out = folders
+    chance = random.Random(20261202)
+    staged = tmp_path / "staged"
+    good: dict[str, int] = {}  # drop path (relative) -> pages
+    bursts: list[list[tuple[str, Path]]] = [[] for _ in range(5)]
+
+    def stage(rel: str, pages: int = 1, shade: int = 0, into: int | None = None) -> None:
+        source = scan(staged / f"{len(good)}-{shade}" / Path(rel).name, pages, shade)
+        bursts[chance.randrange(5) if into is None else into].append((rel, source))
+        good[f"{rel}#{shade}"] = pages
+
+    for n in range(120):
+        stage(f"box{n % 4}/page-{n:03d}.png", shade=n)
+    for n in range(10):
+        stage(f"volumes/vol-{n}.tif", pages=3, shade=120 + n)
+    for n in range(10):  # copies of earlier pages under other names
+        stage(f"copies/copy-{n}.png", shade=n)
+    for n in range(5):  # the same stem twice in one folder
+        stage(f"stems/s{n}.tif", shade=140 + n)
+        stage(f"stems/s{n}.png", shade=150 + n)
+    for n in range(5):  # a name dropped again later with new content
+        stage(f"redrop/r{n}.png", shade=160 + n, into=0)
+        stage(f"redrop/r{n}.png", shade=170 + n, into=4)
+    bad = {"broken-0.pdf", "broken-1.pdf", "garbage-0.jpg", "garbage-1.jpg"}
+    bad_name = os.fsdecode(b"latin-\xe9.png")
+
+    def drop(rel: str, source: Path) -> None:
+        target = inbox / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, target.with_name(f".{target.name}.part"))
+        os.replace(target.with_name(f".{target.name}.part"), target)  # whole, at once
+
+    def pour(burst: int) -> None:
+        for rel, source in bursts[burst]:
+            drop(rel, source)
+
+    pour(0)
+    for name in bad:
+        body = b"%PDF-1.7\n%%EOF\n" if name.endswith(".pdf") else b"\xff\xd8\xff\xe0 junk"
+        (inbox / "bad" / name).parent.mkdir(exist_ok=True)
+        (inbox / "bad" / name).write_bytes(body)
+    (inbox / "bad" / bad_name).write_bytes(b"\xff\xd8\xff\xe0 junk")
+    args = ("--poll", "0.3", "--ocr-engine", "none", "--give-up", "3")
+    for burst in range(1, 4):
+        service = Service(inbox, out, *args)
+        wait_for(lambda s=service: "watching" in s.stderr(), 30, "a start")
+        pour(burst)
+        time.sleep(chance.uniform(0.5, 3.0))  # the scenario: a kill at a random moment
+        service.stop(signal.SIGKILL)
+    service = Service(inbox, out, *args)
+    wait_for(lambda: "watching" in service.stderr(), 30, "the last start")
+    pour(4)
+    whole = ten_page_pdf(tmp_path / "ten.pdf")
+    with (inbox / "paused.pdf").open("wb") as writer:  # a writer that pauses past --settle
+        writer.write(whole[: len(whole) * 3 // 10])
+        writer.flush()
+        time.sleep(1.5)
+        writer.write(whole[len(whole) * 3 // 10 :])
+    good["paused.pdf#0"] = 10
+    done, failed = inbox / ".scan2pdf" / "done", inbox / ".scan2pdf" / "failed"
+
+    def disposed() -> int:
+        return sum(1 for p in done.rglob("*") if p.is_file()) + sum(
+            1 for p in failed.rglob("*") if p.is_file() and not p.name.endswith(".json")
+        )
+
+    total = len(good) + len(bad) + 1
+    try:
+        wait_for(lambda: disposed() == total, 240, "every drop disposed of")
+    finally:
+        assert service.stop() == 130  # SIGTERM: a clean stop
+
+    pdfs = sorted(out.rglob("*.pdf"))
+    assert len(pdfs) == len(good)  # every good drop has its own outputs
+    assert sorted(pdf_pages(p) for p in pdfs) == sorted(good.values())  # whole documents
+    assert all(p.with_suffix(".txt").exists() for p in pdfs)
+    errors = {p.name.removesuffix(".error.json") for p in failed.rglob("*.error.json")}
+    assert errors == {*bad, bad_name}  # every bad one failed, and kept
+    reasons = {json.loads(p.read_text())["reason"] for p in failed.rglob("*.error.json")}
+    assert reasons == {"corrupt", "bad_name"}
+    assert not [p for p in inbox.rglob("*") if p.is_file() and ".scan2pdf" not in p.parts]
+    history = Journal(default_path(out)).conversions()
+    per_content: dict[str, int] = {}
+    for (_, content, _), count in history.items():
+        per_content[content] = per_content.get(content, 0) + count
+    assert set(per_content.values()) == {1}  # no content OCRed twice, kills or not
+    status = subprocess.run(
+        [*SCAN2PDF, "status", str(out)], capture_output=True, text=True, check=True
+    )
+    converted = int(status.stdout.splitlines()[0].split()[1])
+    assert converted == len(good)
+    assert "pending    0" in status.stdout and "interrupted" not in status.stdout
