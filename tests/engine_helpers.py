@@ -98,6 +98,12 @@ class ScriptedWatch:
             except queue.Empty:
                 yield []
 
+    def ended(self, deadline: float = 60) -> bool:
+        """Wait for the watcher to end by itself (an error that stops the service)."""
+        assert self._thread is not None
+        self._thread.join(deadline)
+        return not self._thread.is_alive()
+
     def drop(self, *paths: Path) -> None:
         """Tell the watcher these files arrived (as inotify would)."""
         self._events.put(list(paths))

@@ -201,3 +201,28 @@ def test_retry_finds_a_watch_failure_in_the_failed_folder(tmp_path: Path) -> Non
         (mended,) = watch.wait(1)
     assert mended.status == "converted"
     assert pdfs(out) == {"cut.pdf": 1}
+
+
+def test_an_outdir_deleted_under_the_service_stops_it_with_the_file_kept(
+    tmp_path: Path,
+) -> None:
+    from scan2pdf.errors import LocationError
+
+    inbox, out = folders(tmp_path)
+    watch = ScriptedWatch(inbox, out)
+    with watch:
+        watch.drop(scan(inbox / "first.png", shade=1))
+        (first,) = watch.wait(1)
+        assert first.status == "converted"
+        shutil.rmtree(out)  # someone clears the outputs while the service runs
+        watch.drop(scan(inbox / "second.png", shade=2))
+        assert watch.ended()
+    assert isinstance(watch.error, LocationError)
+    assert watch.error.message.startswith(
+        f"The output folder '{out}' was deleted (or moved) while this run was writing it"
+    )
+    assert (inbox / "second.png").exists()  # back in the inbox for the next start
+    with ScriptedWatch(inbox, out) as again:  # a restart makes a new OUTDIR and goes on
+        again.drop(inbox / "second.png")
+        (second,) = again.wait(1)
+    assert second.status == "converted" and pdfs(out) == {"second.pdf": 1}

@@ -39,7 +39,7 @@ from scan2pdf.core.resume import (
     disk_full,
 )
 from scan2pdf.core.stopping import stop_on_signals
-from scan2pdf.errors import DiskFullError, location_error
+from scan2pdf.errors import DiskFullError, LocationError, location_error
 from scan2pdf.execution.local import LocalExecutor, cpu_budget
 from scan2pdf.execution.protocol import Executor
 from scan2pdf.state.failures import keep_failed_input, prepare_folder
@@ -331,6 +331,8 @@ class Pipeline:
                 except OSError as exc:
                     if exc.errno == errno.ENOSPC:
                         raise disk_full(exc) from exc
+                    if self._staging is not None and not self._staging.exists():
+                        raise self._outdir_gone() from exc
                     remedy = "Check the permissions of the output folder."
                     if exc.errno == errno.ENAMETOOLONG:
                         remedy = "Rename the input, or choose an output folder nearer the root."
@@ -365,6 +367,17 @@ class Pipeline:
         if result.status == "failed" and self.failed_dir is not None:
             result = self._keep_failed(result, flight, journal, self.failed_dir)
         return self._emit(result)
+
+    def _outdir_gone(self) -> LocationError:
+        """OUTDIR (or its .scan2pdf folder) was deleted under the run: its journal went
+        with it, so going on would fail every later file and book nothing. The run stops;
+        what was not converted is still where it was (a service puts its claims back)."""
+        return LocationError(
+            f"The output folder '{self.outdir}' was deleted (or moved) while this run was "
+            "writing it, with its journal.",
+            "Run the same command again: it makes a new output folder and converts what "
+            "is not in it yet.",
+        )
 
     def _index_document(
         self, pdf: Path, txt: Path, identity: str, moved_from: Path | None = None
