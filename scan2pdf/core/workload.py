@@ -28,14 +28,17 @@ _TAIL = 4096
 def pdf_work(path: Path) -> Work:
     """The work of a PDF, from its page tree and image headers (none decoded)."""
     try:
-        if path.stat().st_size > _LARGE_PDF and not _has_xref_pointer(path):
+        if not quick_to_open(path):
             return Work()
         return _pdf(path)
     except Exception:  # damage: preflight will say what is wrong
         return Work()
 
 
-def _has_xref_pointer(path: Path) -> bool:
+def quick_to_open(path: Path) -> bool:
+    """A PDF qpdf opens without reading all of it: small, or its end points to its xref."""
+    if path.stat().st_size <= _LARGE_PDF:
+        return True
     with path.open("rb") as stream:
         stream.seek(-_TAIL, 2)
         return b"startxref" in stream.read()

@@ -22,6 +22,7 @@ from PIL import Image, ImageSequence
 
 from scan2pdf.core.resume import mostly_holes
 from scan2pdf.core.sniff import is_ignored, sniff
+from scan2pdf.core.workload import quick_to_open
 
 # What a look at a settled file finds (``parses``).
 Parse = Literal["whole", "repaired", "broken"]
@@ -159,6 +160,8 @@ def parses(path: Path) -> Parse:
         return "whole"  # nothing to wait for: the pipeline refuses it at once, with why
     try:
         if kind == "pdf":
+            if not quick_to_open(path):
+                return "broken"  # a big PDF still being written has no xref yet: wait
             import pikepdf  # only once a PDF is dropped: the service starts lighter
 
             with pikepdf.open(path) as pdf:
