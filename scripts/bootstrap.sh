@@ -41,7 +41,7 @@ fi
 stamp=".venv/.scan2pdf-installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
     .venv/bin/python -m pip install -q --upgrade pip >&2
-    .venv/bin/python -m pip install -q -e '.[dev]' >&2
+    .venv/bin/python -m pip install -q -e '.[dev,cluster]' >&2  # cluster: Dask, for --cluster and its tests
     rm -f .venv/.scan2pdf-installed-*
     touch "$stamp"
 fi

@@ -80,6 +80,8 @@ def convert_command(
     no_index: bool,
     progress: str,
     progress_file: Path | None,
+    cluster: str | None,
+    cluster_storage: str,
     quiet: bool,
     verbose: int,
     **settings: Any,
@@ -108,6 +110,8 @@ def convert_command(
             on_notice=note,
             own_pool=True,
             group_pages=group_pages,
+            cluster=cluster,
+            cluster_storage=cluster_storage,
         )
 
     def count(tell: Callable[[Totals], None], stop: Event) -> Thread:
@@ -215,6 +219,8 @@ def watch_command(
     no_index: bool,
     progress: str,
     progress_file: Path | None,
+    cluster: str | None,
+    cluster_storage: str,
     quiet: bool,
     verbose: int,
     done: Path | None,
@@ -263,6 +269,7 @@ def watch_command(
             stop=stop,
             on_problem=note,
             index=not no_index,
+            cluster=(cluster, cluster_storage) if cluster else None,
         )
         return watcher.run()
 
@@ -284,6 +291,8 @@ def retry_command(
     no_index: bool,
     progress: str,
     progress_file: Path | None,
+    cluster: str | None,
+    cluster_storage: str,
     quiet: bool,
     verbose: int,
 ) -> None:
@@ -303,6 +312,8 @@ def retry_command(
             index=not no_index,
             on_notice=note,
             own_pool=True,
+            cluster=cluster,
+            cluster_storage=cluster_storage,
         )
 
     run_batch(work, quiet, verbose, ProgressSettings(progress, progress_file))

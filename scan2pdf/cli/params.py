@@ -18,6 +18,7 @@ import click
 
 from scan2pdf.cli.progress import PROGRESS_MODES
 from scan2pdf.core.options import Options, option_flag
+from scan2pdf.execution.cluster import STORAGE_MODES as CLUSTER_STORAGE
 
 F = TypeVar("F", bound=Callable[..., Any])
 Decorator = Callable[[F], F]
@@ -113,6 +114,21 @@ def run_options(func: F) -> F:
                 "--progress-file",
                 type=click.Path(dir_okay=False, path_type=Path),
                 help="Write the JSON progress events to this file; stderr keeps the display.",
+            ),
+            click.option(
+                "--cluster",
+                metavar="ADDRESS",
+                help="Run per-file work on the Dask scheduler at ADDRESS (tcp://host:8786); "
+                "needs pip install 'scan2pdf[cluster]'.",
+            ),
+            click.option(
+                "--cluster-storage",
+                type=click.Choice(CLUSTER_STORAGE),
+                default="auto",
+                show_default=True,
+                help="shared: workers see the same files (paths are sent); send: inputs and "
+                "outputs travel as bytes; auto: shared when every worker sees OUTDIR and "
+                "the inputs.",
             ),
             click.option("-q", "--quiet", is_flag=True, help="Print failures only."),
             click.option("-v", "--verbose", count=True, help="Print details of each file."),

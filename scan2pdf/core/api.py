@@ -33,6 +33,8 @@ from scan2pdf.core.resume import FeedTraits
 from scan2pdf.core.sniff import examine, is_ignored, sniff
 from scan2pdf.core.tools import check_environment
 from scan2pdf.errors import ConversionError, UsageError
+from scan2pdf.execution.cluster import ClusterExecutor
+from scan2pdf.execution.protocol import Executor
 from scan2pdf.execution.shared import shared_pool
 from scan2pdf.state.failures import kept_original
 from scan2pdf.state.journal import Entry, Journal, default_path
@@ -81,6 +83,8 @@ def convert(
     own_pool: bool = False,
     group_pages: bool = False,
     folder_options: Mapping[str, Options] | None = None,
+    cluster: str | None = None,
+    cluster_storage: str = "auto",
     **option_values: Any,
 ) -> Report:
     """Convert files and folder trees into ``outdir``; return the batch's ``Report``.
@@ -98,20 +102,27 @@ def convert(
     line's way: one run per process). ``group_pages``: each folder of page images is one
     document (``core/groups.py``). Zip and tar archives are read as folders
     (``core/archives.py``). ``folder_options``: other options for the inputs under a
-    folder (a path relative to the INPUT folder, like ``"spanish"``).
+    folder (a path relative to the INPUT folder, like ``"spanish"``). ``cluster``: a Dask
+    scheduler's address (``tcp://host:8786``) to run per-file work on, with
+    ``cluster_storage`` ``auto``, ``shared`` or ``send`` (``execution/cluster.py``).
     """
     chosen = make_options(options, languages, **option_values)
     out = Path(outdir)
     paths = _existing(inputs)
     check_environment(chosen)
     roots = tuple(Path(os.path.abspath(p)) for p in paths if p.is_dir())
+    executor: Executor | None = None
+    if cluster is not None:
+        executor = ClusterExecutor(cluster, out, cluster_storage, paths)
+    elif not own_pool:
+        executor = shared_pool(chosen.jobs).client()
     pipeline = Pipeline(
         out,
         chosen,
         journal_path=journal_path,
         report_path=report_path,
         failed_dir=failed_dir,
-        executor=None if own_pool else shared_pool(chosen.jobs).client(),
+        executor=executor,
         stop=stop,
         on_result=on_result,
         report=report,
@@ -198,6 +209,8 @@ def retry(
     index: bool = True,
     on_notice: Callable[[str], None] | None = None,
     own_pool: bool = False,
+    cluster: str | None = None,
+    cluster_storage: str = "auto",
 ) -> Report:
     """Convert again the inputs the journal lists as failed, each with the options it had.
 
@@ -219,13 +232,18 @@ def retry(
     }
     for options in groups.values():
         check_environment(options)
+    executor: Executor | None = None
+    if cluster is not None:
+        executor = ClusterExecutor(cluster, out, cluster_storage)
+    elif not own_pool:
+        executor = shared_pool(jobs).client()
     pipeline = Pipeline(
         out,
         Options(jobs=jobs),
         journal_path=path,
         report_path=report_path,
         failed_dir=failed_dir,
-        executor=None if own_pool else shared_pool(jobs).client(),
+        executor=executor,
         stop=stop,
         on_result=on_result,
         report=report,

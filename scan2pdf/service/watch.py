@@ -38,6 +38,7 @@ from scan2pdf.core.resume import FeedTraits
 from scan2pdf.core.sniff import examine
 from scan2pdf.core.tools import check_environment
 from scan2pdf.errors import UsageError
+from scan2pdf.execution.cluster import ClusterExecutor
 from scan2pdf.service.claims import WORK, Claims
 from scan2pdf.service.inbox import (
     NETWORK_FILESYSTEMS,
@@ -146,11 +147,14 @@ class Watcher:
         events: EventSource | None = watchfiles_events,
         on_problem: Callable[[str], None] | None = None,
         index: bool = True,
+        cluster: tuple[str, str] | None = None,
     ) -> None:
         self.settings = settings
         self.on_start = on_start  # told what is watched and how, once it really starts
         self.on_problem = on_problem  # told of a file the service could not dispose of
         self.index = index  # keep OUTDIR's search index current
+        # A Dask scheduler's address and the storage mode (execution/cluster.py), or None.
+        self.cluster = cluster
         self.options = options
         self.on_result = on_result
         self.report_path = report_path
@@ -203,6 +207,9 @@ class Watcher:
         s = self.settings
         Claims.recover(s.inbox)
         self._claims = Claims(s.inbox)
+        executor = None
+        if self.cluster is not None:
+            executor = ClusterExecutor(self.cluster[0], s.outdir, self.cluster[1], [s.inbox])
         pipeline = Pipeline(
             s.outdir,
             self.options,
@@ -215,6 +222,7 @@ class Watcher:
             index=self.index,
             on_notice=self.on_problem,
             writer=writer,
+            executor=executor,
         )
         if self.on_start is not None:
             self.on_start(self.describe())

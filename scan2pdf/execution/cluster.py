@@ -1,0 +1,285 @@
+"""Per-file work on a Dask distributed cluster: the executor behind ``--cluster ADDRESS``.
+
+The coordinator (discovery, journal, naming, publishing, report) is the local run's, as is
+the rest of the pipeline; only where a job runs changes. Each job is one Dask task
+(``worker/remote.py``), which runs the same conversion as a local worker in one of the
+Dask worker's threads and hands its outputs back. Dask does the scheduling, the
+placement on workers that join mid-run, and the re-running of a task whose worker died
+(up to the scheduler's ``distributed.scheduler.allowed-failures``, 3 by default; then the
+file fails as ``crashed``).
+
+Storage (``storage``):
+
+- ``shared``: the workers see the coordinator's inputs and OUTDIR at the same paths (NFS,
+  one machine). Paths are sent; outputs are written by the worker into
+  ``OUTDIR/.scan2pdf/cluster/<run>/`` and renamed into place by the coordinator.
+- ``send``: inputs go to the worker as bytes and outputs come back as bytes. An input
+  larger than ``INLINE_BYTES`` is scattered straight to a worker (never through the
+  scheduler's memory); one larger than ``MAX_SEND_BYTES`` fails as ``too_large``.
+- ``auto`` (default): ``shared`` when every worker sees a token file written into OUTDIR
+  and every INPUT path; otherwise ``send``.
+
+Not here: a per-file ``--timeout`` cannot stop a task Dask is running (a thread cannot be
+killed); the file fails as ``timeout`` at once and its worker finishes in the background.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import queue
+import secrets
+import shutil
+import time
+from collections.abc import Sequence
+from contextlib import suppress
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from scan2pdf.core.jobs import Job, Outcome, Tick
+from scan2pdf.core.report import failed
+from scan2pdf.errors import (
+    FileTimeoutError,
+    InternalError,
+    LocationError,
+    MissingDependencyError,
+    Scan2PdfError,
+    TooLargeError,
+    WorkerCrashedError,
+)
+
+# distributed's Client and Future carry few annotations (mypy --strict calls them
+# untyped); they are held as Any here, at this one seam.
+DaskClient = Any
+DaskFuture = Any
+
+STORAGE_MODES = ("auto", "shared", "send")
+INLINE_BYTES = 16 << 20
+MAX_SEND_BYTES = 2 << 30
+# How long the scheduler may be unreachable before the run stops (Dask reconnects for
+# a while by itself).
+_LOST_AFTER = 15.0
+_CONNECT_TIMEOUT = "10s"
+_REMOTE = "scan2pdf.worker.remote"
+
+
+def _run(job: Job, payload: dict[str, bytes] | None, shared_out: str | None) -> Outcome:
+    """On a worker: the conversion, imported there by name (the coordinator never loads
+    OCRmyPDF for a cluster run)."""
+    remote = importlib.import_module(_REMOTE)
+    outcome: Outcome = remote.run_on_cluster(job, payload, shared_out)
+    return outcome
+
+
+def _sees(path: str, content: bytes | None = None) -> bool:
+    """On a worker (run on its event loop: nothing heavy): whether ``path`` exists there,
+    with ``content`` when given. How the coordinator learns if storage is shared."""
+    try:
+        if content is None:
+            return os.path.exists(path)
+        return Path(path).read_bytes() == content
+    except OSError:
+        return False
+
+
+class ClusterLostError(LocationError):
+    reason = "cluster_lost"
+
+
+def connect(address: str) -> DaskClient:
+    """A client of the scheduler at ``address``; exit 3 without Dask, 4 if unreachable."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "--cluster needs Dask distributed, which is not installed.",
+            "Install it with: pip install 'scan2pdf[cluster]'",
+        ) from exc
+    try:
+        client: Any = distributed.Client
+        return client(address, timeout=_CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise LocationError(
+            f"Cannot reach the Dask scheduler at '{address}' ({exc}).",
+            "Check that 'dask scheduler' runs there and that this machine may connect.",
+        ) from exc
+
+
+class ClusterExecutor:
+    """``execution/protocol.py``'s ``Executor`` on a Dask cluster (see the module doc)."""
+
+    def __init__(
+        self, address: str, outdir: Path, storage: str = "auto", inputs: Sequence[Path] = ()
+    ) -> None:
+        self.address = address
+        self._client: DaskClient = connect(address)
+        self._run = secrets.token_hex(4)
+        self._futures: dict[DaskFuture, tuple[Job, float]] = {}
+        # Outcomes decided without a worker (an input too big to send), for the next collect.
+        self._done_now: list[Outcome] = []
+        # Futures as they finish (Dask calls back on its own thread; collect waits here).
+        self._finished: queue.SimpleQueue[DaskFuture] = queue.SimpleQueue()
+        self._lost_since: float | None = None
+        self._shared_out = Path(outdir).absolute() / ".scan2pdf" / "cluster" / self._run
+        self.storage = storage if storage != "auto" else self._probe(inputs)
+        if self.storage == "shared":
+            self._shared_out.mkdir(parents=True, exist_ok=True)
+
+    # ---- the protocol ---------------------------------------------------------------------
+
+    @property
+    def capacity(self) -> int:
+        """Two jobs per worker thread: each thread has the next file at hand when it ends
+        one. Counted anew each time, so workers that join mid-run get work."""
+        try:
+            threads = sum(self._client.nthreads().values())
+        except Exception:  # the scheduler is away; collect says so
+            threads = 0
+        return max(2, 2 * int(threads))
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._futures)
+
+    def submit(self, job: Job) -> None:
+        payload: Any = None
+        if self.storage == "send":
+            payload = self._payload(job)
+            if isinstance(payload, Outcome):  # too big to send: failed at once
+                self._done_now.append(payload)
+                return
+        shared = str(self._shared_out) if self.storage == "shared" else None
+        # Paths as the workers see them: absolute (a worker's working folder is its own).
+        sent = replace(
+            job, source=job.source.absolute(), parts=tuple(p.absolute() for p in job.parts)
+        )
+        future = self._client.submit(
+            _run, sent, payload, shared, key=f"scan2pdf-{self._run}-{job.index}", pure=False
+        )
+        self._futures[future] = (job, time.monotonic())
+        future.add_done_callback(self._finished.put)  # on the client's thread
+
+    def collect(self, timeout: float, more_coming: bool) -> list[Outcome]:
+        outcomes, self._done_now = self._done_now, []
+        self._check_scheduler()
+        if not self._futures:
+            return outcomes
+        done: list[DaskFuture] = []
+        try:
+            done.append(self._finished.get(timeout=0 if outcomes else timeout))
+            while True:
+                done.append(self._finished.get_nowait())
+        except queue.Empty:
+            pass
+        for future in done:
+            entry = self._futures.pop(future, None)
+            if entry is not None:  # None: cancelled meanwhile
+                outcomes.append(self._outcome(future, entry[0]))
+        outcomes.extend(self._overdue())
+        return outcomes
+
+    def ticks(self) -> list[Tick]:
+        return []  # no page-by-page progress from a cluster: files as they finish
+
+    def cancel(self, index: int | None = None) -> None:
+        chosen = [f for f, (job, _) in self._futures.items() if index in (None, job.index)]
+        for future in chosen:
+            self._futures.pop(future, None)
+        if chosen:
+            with suppress(Exception):  # the scheduler is gone: nothing runs for us any more
+                self._client.cancel(chosen)
+
+    def close(self) -> None:
+        self.cancel()
+        with suppress(Exception):
+            self._client.close(timeout=5)
+        shutil.rmtree(self._shared_out, ignore_errors=True)
+
+    # ---- inside -------------------------------------------------------------------------
+
+    def _probe(self, inputs: Sequence[Path]) -> str:
+        """``shared`` when every worker sees a token written into OUTDIR and every INPUT."""
+        token = secrets.token_bytes(16)
+        probe = self._shared_out.parent / f"probe-{self._run}"
+        try:
+            probe.parent.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(token)
+        except OSError:
+            return "send"
+        try:
+            answers = self._client.run(_sees, str(probe), token)
+            for path in inputs:
+                answers_in = self._client.run(_sees, str(Path(path).absolute()))
+                answers = {k: v and answers_in.get(k, False) for k, v in answers.items()}
+        except Exception:
+            return "send"
+        finally:
+            probe.unlink(missing_ok=True)
+        return "shared" if answers and all(answers.values()) else "send"
+
+    def _payload(self, job: Job) -> dict[str, bytes] | Outcome | Any:
+        files = list(job.parts) if job.parts else [job.source]
+        try:
+            size = sum(p.stat().st_size for p in files)
+        except OSError:
+            return None  # the worker meets the same problem and says it
+        if size > MAX_SEND_BYTES:
+            error = TooLargeError(
+                f"It is {size / 2**30:.1f} GiB; cluster workers without shared storage take "
+                f"up to {MAX_SEND_BYTES / 2**30:.0f} GiB.",
+                "Give the workers the same storage (--cluster-storage shared), or convert "
+                "it without --cluster.",
+            )
+            return Outcome(failed(job.identity, error), index=job.index)
+        data = {p.name: p.read_bytes() for p in files}
+        if size > INLINE_BYTES:  # straight to a worker, not through the scheduler
+            return self._client.scatter(data, direct=True)
+        return data
+
+    def _outcome(self, future: DaskFuture, job: Job) -> Outcome:
+        try:
+            outcome: Outcome = future.result()
+        except Exception as exc:  # KilledWorker, or a task that raised
+            return self._failure(job, exc)
+        return outcome
+
+    def _failure(self, job: Job, exc: BaseException | None) -> Outcome:
+        name = type(exc).__name__ if exc is not None else "unknown"
+        error: Scan2PdfError
+        if name == "KilledWorker":
+            error = WorkerCrashedError(
+                "Every Dask worker that ran it died (the scheduler's allowed-failures).",
+                "It likely needs more memory than a worker has: convert it alone, or on a "
+                "machine with more memory.",
+            )
+        else:
+            error = InternalError(f"The cluster task failed ({name}: {exc}).")
+        return Outcome(failed(job.identity, error), index=job.index)
+
+    def _overdue(self) -> list[Outcome]:
+        now = time.monotonic()
+        late = [f for f, (job, since) in self._futures.items() if now - since > job.options.timeout]
+        outcomes = []
+        for future in late:
+            job, _ = self._futures.pop(future)
+            with suppress(Exception):
+                self._client.cancel([future])
+            error = FileTimeoutError(f"It took longer than --timeout {job.options.timeout:g} s.")
+            outcomes.append(Outcome(failed(job.identity, error), index=job.index))
+        return outcomes
+
+    def _check_scheduler(self) -> None:
+        if self._client.status == "running":
+            self._lost_since = None
+            return
+        now = time.monotonic()
+        if self._lost_since is None:
+            self._lost_since = now
+        elif now - self._lost_since > _LOST_AFTER:
+            raise ClusterLostError(
+                f"The Dask scheduler at '{self.address}' went away; the files in flight were "
+                "not converted.",
+                "Start it again (and its workers) and run the same command: the journal "
+                "continues where this run stopped.",
+            )
