@@ -1,0 +1,264 @@
+"""--cluster: a real `dask scheduler` and two real `dask worker` processes on 127.0.0.1,
+real Tesseract; the same outputs, journal and report as a local run, and faults."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from scan2pdf.state.journal import Journal, default_path
+
+from .conftest import SAMPLES, SCAN2PDF, run_scan2pdf
+from .helpers import pdf_pages, text_image, wait_for
+
+pytest.importorskip("distributed")
+DASK = str(Path(sys.executable).parent / "dask")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Cluster:
+    address: str
+    scheduler: subprocess.Popen[bytes]
+    workers: list[subprocess.Popen[bytes]]
+    logs: Path
+
+    def workers_ready(self, count: int) -> bool:
+        text = (self.logs / "scheduler.log").read_text()
+        return text.count("Register worker") >= count
+
+    def add_worker(self, name: str) -> subprocess.Popen[bytes]:
+        worker = subprocess.Popen(
+            [
+                DASK,
+                "worker",
+                self.address,
+                "--nthreads",
+                "1",
+                "--host",
+                "127.0.0.1",
+                "--no-dashboard",
+                "--name",
+                name,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=(self.logs / f"{name}.log").open("w"),
+            start_new_session=True,  # its own group: kill -9 takes the nanny and worker
+        )
+        self.workers.append(worker)
+        return worker
+
+
+def start_cluster(logs: Path, workers: int = 2) -> Cluster:
+    logs.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    scheduler = subprocess.Popen(
+        [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=(logs / "scheduler.log").open("w"),
+        start_new_session=True,
+    )
+    cluster = Cluster(f"tcp://127.0.0.1:{port}", scheduler, [], logs)
+    for n in range(workers):
+        cluster.add_worker(f"w{n}")
+    wait_for(lambda: cluster.workers_ready(workers), 60, "the workers to register")
+    return cluster
+
+
+def stop_cluster(cluster: Cluster) -> None:
+    for process in (*cluster.workers, cluster.scheduler):
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    running = start_cluster(tmp_path_factory.mktemp("dask"))
+    try:
+        yield running
+    finally:
+        stop_cluster(running)
+
+
+def sidecars(out: Path) -> dict[str, str]:
+    return {str(p.relative_to(out)): p.read_text() for p in sorted(out.rglob("*.txt"))}
+
+
+def pages(out: Path) -> dict[str, int]:
+    return {str(p.relative_to(out)): pdf_pages(p) for p in sorted(out.rglob("*.pdf"))}
+
+
+@pytest.mark.parametrize("storage", ["auto", "send"])
+def test_a_cluster_run_matches_a_local_run(cluster: Cluster, tmp_path: Path, storage: str) -> None:
+    src = tmp_path / "in"
+    shutil.copytree(SAMPLES / "letters", src / "letters")
+    shutil.copytree(SAMPLES / "reports", src / "reports")
+    args = ("-l", "eng+spa")
+    local = run_scan2pdf("convert", src, "-o", tmp_path / "local", *args, report=tmp_path / "l")
+    assert local.returncode == 0, local.stderr
+
+    remote = run_scan2pdf(
+        "convert",
+        src,
+        "-o",
+        tmp_path / "remote",
+        *args,
+        "--cluster",
+        cluster.address,
+        "--cluster-storage",
+        storage,
+        report=tmp_path / "r.jsonl",
+    )
+
+    assert remote.returncode == 0, remote.stderr
+    assert pages(tmp_path / "remote") == pages(tmp_path / "local")
+    assert sidecars(tmp_path / "remote") == sidecars(tmp_path / "local")
+    assert {(r["status"], r["reason"]) for r in remote.report} == {("converted", None)}
+    entries = Journal(default_path(tmp_path / "remote")).entries()
+    assert {e.status for e in entries} == {"converted"} and len(entries) == 4
+    again = run_scan2pdf(
+        "convert",
+        src,
+        "-o",
+        tmp_path / "remote",
+        *args,
+        "--cluster",
+        cluster.address,
+        report=tmp_path / "again.jsonl",
+    )
+    assert {r["reason"] for r in again.report} == {"up_to_date"}  # the same journal rules
+    assert not (tmp_path / "remote" / ".scan2pdf" / "cluster").exists() or not any(
+        (tmp_path / "remote" / ".scan2pdf" / "cluster").rglob("*.pdf")
+    )
+
+
+def test_a_worker_killed_mid_run_has_its_file_done_elsewhere(tmp_path: Path) -> None:
+    running = start_cluster(tmp_path / "dask")
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for n in range(8):
+        text_image(src / f"page-{n}.png", f"Page {n} survives a dead worker", fmt="PNG")
+    try:
+        proc = subprocess.Popen(
+            [
+                *SCAN2PDF,
+                "convert",
+                str(src),
+                "-o",
+                str(out),
+                "--cluster",
+                running.address,
+                "--report",
+                str(tmp_path / "r.jsonl"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        wait_for(
+            lambda: (
+                (tmp_path / "r.jsonl").exists()
+                and (tmp_path / "r.jsonl").read_text().count("\n") >= 1
+            ),
+            120,
+            "a first file",
+        )
+        victim = running.workers[0]
+        os.killpg(victim.pid, signal.SIGKILL)  # nanny and worker, mid-run
+        victim.wait()
+        running.add_worker("late")  # a worker that joins mid-run gets work
+        _, err = proc.communicate(timeout=300)
+    finally:
+        stop_cluster(running)
+    assert proc.returncode == 0, err
+    assert sorted(p.name for p in out.glob("*.pdf")) == [f"page-{n}.pdf" for n in range(8)]
+    history = Journal(default_path(out)).conversions()
+    assert set(history.values()) == {1}
+
+
+def test_the_scheduler_going_away_stops_the_run_and_it_resumes(tmp_path: Path) -> None:
+    running = start_cluster(tmp_path / "dask", workers=1)
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for n in range(6):
+        text_image(src / f"page-{n}.png", f"Page {n} after the scheduler", fmt="PNG")
+    report = tmp_path / "r.jsonl"
+    try:
+        proc = subprocess.Popen(
+            [
+                *SCAN2PDF,
+                "convert",
+                str(src),
+                "-o",
+                str(out),
+                "--cluster",
+                running.address,
+                "--report",
+                str(report),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wait_for(lambda: report.exists() and report.read_text().count("\n") >= 1, 120, "a file")
+        os.killpg(running.scheduler.pid, signal.SIGKILL)
+        running.scheduler.wait()
+        _, err = proc.communicate(timeout=120)
+    finally:
+        stop_cluster(running)
+    assert proc.returncode == 4
+    assert f"Error: The Dask scheduler at '{running.address}' went away" in err
+    assert "run the same command: the journal continues where this run stopped" in err
+    assert "Traceback" not in err
+    fresh = start_cluster(tmp_path / "dask2", workers=1)
+    try:
+        resumed = run_scan2pdf("convert", src, "-o", out, "--cluster", fresh.address)
+    finally:
+        stop_cluster(fresh)
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(list(out.glob("*.pdf"))) == 6
+
+
+def test_without_dask_cluster_is_refused_with_what_to_install(tmp_path: Path) -> None:
+    text_image(tmp_path / "a.png", "a")
+    blocked = (
+        "import sys; sys.modules['distributed'] = None; "
+        "from scan2pdf.cli import main; "
+        f"sys.argv = ['scan2pdf', 'convert', {str(tmp_path / 'a.png')!r}, '-o', "
+        f"{str(tmp_path / 'out')!r}, '--cluster', 'tcp://127.0.0.1:1']; main()"
+    )
+    done = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True)
+    assert done.returncode == 3
+    assert done.stderr.strip() == (
+        "Error: --cluster needs Dask distributed, which is not installed. Install it with: "
+        "pip install 'scan2pdf[cluster]'"
+    )
+
+
+def test_an_unreachable_scheduler_exits_4(tmp_path: Path) -> None:
+    text_image(tmp_path / "a.png", "a")
+    run = run_scan2pdf(
+        "convert",
+        tmp_path / "a.png",
+        "-o",
+        tmp_path / "out",
+        "--cluster",
+        f"tcp://127.0.0.1:{free_port()}",
+    )
+    assert run.returncode == 4
+    assert run.stderr.startswith("Error: Cannot reach the Dask scheduler at 'tcp://127.0.0.1:")
+    assert not (tmp_path / "out").exists()
