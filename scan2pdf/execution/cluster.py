@@ -130,13 +130,14 @@ class ClusterExecutor:
 
     @property
     def capacity(self) -> int:
-        """Two jobs per worker thread: each thread has the next file at hand when it ends
-        one. Counted anew each time, so workers that join mid-run get work."""
+        """Four jobs per worker thread: the scheduler then holds enough queued files to
+        start the biggest first (``submit``'s priority) and no thread waits for the next.
+        Counted anew each time, so workers that join mid-run get work."""
         try:
             threads = sum(self._client.nthreads().values())
         except Exception:  # the scheduler is away; collect says so
             threads = 0
-        return max(2, 2 * int(threads))
+        return max(4, 4 * int(threads))
 
     @property
     def in_flight(self) -> int:
@@ -154,8 +155,17 @@ class ClusterExecutor:
         sent = replace(
             job, source=job.source.absolute(), parts=tuple(p.absolute() for p in job.parts)
         )
+        # Biggest work first among queued files: a file's pages stay on one worker thread,
+        # so a long one started last would end the batch alone.
+        priority = int(job.work.mpixels * 1000) + job.work.pages
         future = self._client.submit(
-            _run, sent, payload, shared, key=f"scan2pdf-{self._run}-{job.index}", pure=False
+            _run,
+            sent,
+            payload,
+            shared,
+            key=f"scan2pdf-{self._run}-{job.index}",
+            pure=False,
+            priority=priority,
         )
         self._futures[future] = (job, time.monotonic())
         future.add_done_callback(self._finished.put)  # on the client's thread

@@ -1,0 +1,129 @@
+"""A 2-worker loopback Dask cluster against a local run, on the same batches.
+
+A real ``dask scheduler`` and two ``dask worker`` processes (1 thread each: the same two
+busy threads as ``-j 2``) on 127.0.0.1; each batch converted by ``scan2pdf convert -j 2``
+and by ``scan2pdf convert --cluster``, interleaved rounds, a fresh OUTDIR each time;
+medians and the cluster/local ratio. Shapes from ``bench.py``: ``mixed`` (15 files of 1 to
+12 pages), ``small`` (120 single pages), ``tail`` (an 8-page volume among 4 letters: the
+one a cluster does worst, since a file's pages stay on one worker thread).
+
+    .venv/bin/python benchmarks/cluster_bench.py [--rounds 3] [--only mixed,small,tail]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench import build
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start(logs: Path) -> tuple[str, list[subprocess.Popen[bytes]]]:
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "start_new_session": True}
+    procs = [
+        subprocess.Popen(
+            [
+                BIN / "dask",
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-dashboard",
+            ],
+            stderr=(logs / "scheduler.log").open("w"),
+            **quiet,  # type: ignore[arg-type]
+        )
+    ]
+    for n in range(2):
+        procs.append(
+            subprocess.Popen(
+                [
+                    BIN / "dask",
+                    "worker",
+                    address,
+                    "--nthreads",
+                    "1",
+                    "--host",
+                    "127.0.0.1",
+                    "--no-dashboard",
+                ],
+                stderr=(logs / f"w{n}.log").open("w"),
+                **quiet,  # type: ignore[arg-type]
+            )
+        )
+    deadline = time.monotonic() + 60
+    while (logs / "scheduler.log").read_text().count("Register worker") < 2:
+        if time.monotonic() > deadline:
+            raise SystemExit("the workers did not register")
+        time.sleep(0.2)
+    return address, procs
+
+
+def timed(argv: list[str]) -> float:
+    start_at = time.perf_counter()
+    subprocess.run(argv, check=True, capture_output=True)
+    return time.perf_counter() - start_at
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", default="mixed,small,tail")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        workloads = build(work)
+        address, procs = start(work)
+        try:
+            for name in args.only.split(","):
+                folder = workloads[name].files[0].parent
+                times: dict[str, list[float]] = {"local": [], "cluster": []}
+                for round_ in range(args.rounds):
+                    for how in ("local", "cluster"):
+                        out = work / f"out-{name}-{how}-{round_}"
+                        argv = [
+                            str(BIN / "scan2pdf"),
+                            "convert",
+                            str(folder),
+                            "-o",
+                            str(out),
+                            "-q",
+                            "--no-index",
+                        ]
+                        argv += ["-j", "2"] if how == "local" else ["--cluster", address]
+                        times[how].append(timed(argv))
+                local, cluster = (statistics.median(times[h]) for h in ("local", "cluster"))
+                print(
+                    f"{name:<6} local {local:6.1f} s  cluster {cluster:6.1f} s  "
+                    f"cluster/local {cluster / local:4.2f}  (rounds: "
+                    + ", ".join(f"{a:.1f}/{b:.1f}" for a, b in zip(*times.values(), strict=True))
+                    + ")"
+                )
+        finally:
+            for proc in procs:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    main()
