@@ -262,3 +262,36 @@ def test_an_unreachable_scheduler_exits_4(tmp_path: Path) -> None:
     assert run.returncode == 4
     assert run.stderr.startswith("Error: Cannot reach the Dask scheduler at 'tcp://127.0.0.1:")
     assert not (tmp_path / "out").exists()
+
+
+def test_watch_sends_its_drops_to_the_cluster(cluster: Cluster, tmp_path: Path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    log = tmp_path / "watch.log"
+    service = subprocess.Popen(
+        [
+            *SCAN2PDF,
+            "watch",
+            str(inbox),
+            "-o",
+            str(out),
+            "--settle",
+            "0.5",
+            "--poll",
+            "0.3",
+            "--cluster",
+            cluster.address,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
+    )
+    try:
+        wait_for(lambda: "watching" in log.read_text(), 60, "the service")
+        for n in range(3):
+            text_image(inbox / f"drop-{n}.png", f"Dropped page {n}", fmt="PNG")
+        wait_for(lambda: len(list(out.glob("*.pdf"))) == 3, 120, "three outputs")
+    finally:
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(60) == 130
+    for n in range(3):
+        assert f"droppedpage{n}" in (out / f"drop-{n}.txt").read_text().replace(" ", "").lower()
