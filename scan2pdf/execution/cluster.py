@@ -26,6 +26,7 @@ killed); the file fails as ``timeout`` at once and its worker finishes in the ba
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import queue
 import secrets
@@ -62,6 +63,8 @@ MAX_SEND_BYTES = 2 << 30
 _LOST_AFTER = 15.0
 _CONNECT_TIMEOUT = "10s"
 _REMOTE = "scan2pdf.worker.remote"
+# What a future raises when the client lost the scheduler (not the file's fault).
+_CONNECTION_LOST = frozenset({"CancelledError", "FutureCancelledError", "CommClosedError"})
 
 
 def _run(job: Job, payload: dict[str, bytes] | None, shared_out: str | None) -> Outcome:
@@ -96,6 +99,11 @@ def connect(address: str) -> DaskClient:
             "--cluster needs Dask distributed, which is not installed.",
             "Install it with: pip install 'scan2pdf[cluster]'",
         ) from exc
+    # Dask logs its reconnection attempts with tracebacks on stderr; what matters to the
+    # user reaches them as one message (``ClusterLostError``), so its logs stay quiet.
+    for name in ["distributed", *logging.Logger.manager.loggerDict]:
+        if name.startswith("distributed"):  # Dask's config gives some their own level
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
         client: Any = distributed.Client
         return client(address, timeout=_CONNECT_TIMEOUT, set_as_default=False)
@@ -250,7 +258,10 @@ class ClusterExecutor:
     def _outcome(self, future: DaskFuture, job: Job) -> Outcome:
         try:
             outcome: Outcome = future.result()
-        except Exception as exc:  # KilledWorker, or a task that raised
+        except Exception as exc:  # KilledWorker, a task that raised, or the scheduler gone
+            if type(exc).__name__ in _CONNECTION_LOST or self._client.status != "running":
+                # Its file is not at fault: the run stops, its journal row stays open.
+                raise self._lost() from exc
             return self._failure(job, exc)
         return outcome
 
@@ -287,9 +298,12 @@ class ClusterExecutor:
         if self._lost_since is None:
             self._lost_since = now
         elif now - self._lost_since > _LOST_AFTER:
-            raise ClusterLostError(
-                f"The Dask scheduler at '{self.address}' went away; the files in flight were "
-                "not converted.",
-                "Start it again (and its workers) and run the same command: the journal "
-                "continues where this run stopped.",
-            )
+            raise self._lost()
+
+    def _lost(self) -> ClusterLostError:
+        return ClusterLostError(
+            f"The Dask scheduler at '{self.address}' went away; the files in flight were "
+            "not converted.",
+            "Start it again (and its workers) and run the same command: the journal "
+            "continues where this run stopped.",
+        )
