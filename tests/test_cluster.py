@@ -95,6 +95,28 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         stop_cluster(running)
 
 
+def start_convert(src: Path, out: Path, address: str, report: Path) -> subprocess.Popen[str]:
+    """``convert --cluster`` in the background; returns once its first file is reported."""
+    proc = subprocess.Popen(
+        [
+            *SCAN2PDF,
+            "convert",
+            str(src),
+            "-o",
+            str(out),
+            "--cluster",
+            address,
+            "--report",
+            str(report),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(lambda: report.exists() and report.read_text().count("\n") >= 1, 120, "a file")
+    return proc
+
+
 def sidecars(out: Path) -> dict[str, str]:
     return {str(p.relative_to(out)): p.read_text() for p in sorted(out.rglob("*.txt"))}
 
@@ -154,29 +176,7 @@ def test_a_worker_killed_mid_run_has_its_file_done_elsewhere(tmp_path: Path) -> 
     for n in range(8):
         text_image(src / f"page-{n}.png", f"Page {n} survives a dead worker", fmt="PNG")
     try:
-        proc = subprocess.Popen(
-            [
-                *SCAN2PDF,
-                "convert",
-                str(src),
-                "-o",
-                str(out),
-                "--cluster",
-                running.address,
-                "--report",
-                str(tmp_path / "r.jsonl"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        wait_for(
-            lambda: (
-                (tmp_path / "r.jsonl").exists()
-                and (tmp_path / "r.jsonl").read_text().count("\n") >= 1
-            ),
-            120,
-            "a first file",
-        )
+        proc = start_convert(src, out, running.address, tmp_path / "r.jsonl")
         victim = running.workers[0]
         os.killpg(victim.pid, signal.SIGKILL)  # nanny and worker, mid-run
         victim.wait()
@@ -198,23 +198,7 @@ def test_the_scheduler_going_away_stops_the_run_and_it_resumes(tmp_path: Path) -
         text_image(src / f"page-{n}.png", f"Page {n} after the scheduler", fmt="PNG")
     report = tmp_path / "r.jsonl"
     try:
-        proc = subprocess.Popen(
-            [
-                *SCAN2PDF,
-                "convert",
-                str(src),
-                "-o",
-                str(out),
-                "--cluster",
-                running.address,
-                "--report",
-                str(report),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        wait_for(lambda: report.exists() and report.read_text().count("\n") >= 1, 120, "a file")
+        proc = start_convert(src, out, running.address, report)
         os.killpg(running.scheduler.pid, signal.SIGKILL)
         running.scheduler.wait()
         _, err = proc.communicate(timeout=120)
