@@ -545,6 +545,11 @@ def test_soak_a_service_killed_again_and_again_under_hostile_drops(
         service.stop(signal.SIGKILL)
     service = Service(inbox, out, *args)
     wait_for(lambda: "watching" in service.stderr(), 30, "the last start")
+    done, failed = inbox / ".scan2pdf" / "done", inbox / ".scan2pdf" / "failed"
+    # A name is dropped again only once its first file has left the inbox: copying over a
+    # file still waiting there replaces it on disk, which no service could prevent.
+    firsts = [done / "redrop" / f"r{n}.png" for n in range(5)]
+    wait_for(lambda: all(p.exists() for p in firsts), 120, "the first drops of the names")
     pour(4)
     whole = ten_page_pdf(tmp_path / "ten.pdf")
     with (inbox / "paused.pdf").open("wb") as writer:  # a writer that pauses past --settle
@@ -553,7 +558,6 @@ def test_soak_a_service_killed_again_and_again_under_hostile_drops(
         time.sleep(1.5)
         writer.write(whole[len(whole) * 3 // 10 :])
     good["paused.pdf#0"] = 10
-    done, failed = inbox / ".scan2pdf" / "done", inbox / ".scan2pdf" / "failed"
 
     def disposed() -> int:
         return sum(1 for p in done.rglob("*") if p.is_file()) + sum(
