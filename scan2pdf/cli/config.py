@@ -48,7 +48,6 @@ FOLDERS = "folders"
 class Loaded:
     """The file's settings: for each command, then per folder (conversion settings)."""
 
-    path: Path | None
     commands: Mapping[str, dict[str, Any]]
     folders: Mapping[str, dict[str, Any]]
 
@@ -96,7 +95,7 @@ def load(path: Path | None, keys: Mapping[str, set[str]]) -> Loaded:
     if path is None:
         found = Path(FILE_NAME)
         if not found.is_file():
-            return Loaded(None, {}, {})
+            return Loaded({}, {})
         path = found
     try:
         with path.open("rb") as stream:
@@ -123,7 +122,7 @@ def load(path: Path | None, keys: Mapping[str, set[str]]) -> Loaded:
         where = f' in [{FOLDERS}."{folder}"]'
         settings = _settings(_table(table, path, where), conversion, path, where, base)
         folders[folder.strip("/")] = settings
-    return Loaded(path, commands, folders)
+    return Loaded(commands, folders)
 
 
 def _settings(

@@ -24,13 +24,12 @@ from typing import Any
 from scan2pdf.core.archives import archive_of, find_members
 from scan2pdf.core.discover import discover, per_folder
 from scan2pdf.core.events import EventCallback
-from scan2pdf.core.groups import group_input
 from scan2pdf.core.jobs import Input
 from scan2pdf.core.options import Options
 from scan2pdf.core.pipeline import Feed, Pipeline, ResultCallback
 from scan2pdf.core.report import FileResult, Report
 from scan2pdf.core.resume import FeedTraits
-from scan2pdf.core.sniff import examine, is_ignored, sniff
+from scan2pdf.core.sniff import sniff
 from scan2pdf.core.tools import check_environment
 from scan2pdf.errors import ConversionError, UsageError
 from scan2pdf.execution.cluster import ClusterExecutor
@@ -275,11 +274,11 @@ def _failed_inputs(
             folder = PurePath(Path(entry.output).parent.relative_to(outdir))
         except ValueError:
             folder = PurePath()
-        found = _reopened(entry.identity, archives)
+        found = _reopened(entry.identity, archives, outdir)
         yield replace(found, folder=folder, options=groups[entry.fingerprint])
 
 
-def _reopened(identity: str, archives: dict[Path, dict[str, Input]]) -> Input:
+def _reopened(identity: str, archives: dict[Path, dict[str, Input]], outdir: Path) -> Input:
     """The input a journal identity names today: a file, an archive member (its archive
     read once for all its failed members) or a folder of pages."""
     source = Path(identity)
@@ -295,10 +294,8 @@ def _reopened(identity: str, archives: dict[Path, dict[str, Input]]) -> Input:
         kept = kept_original(identity)
         if kept is not None:
             return Input(identity, kept, sniff(kept), PurePath(), source.name)
-    if source.is_dir():  # a folder's pages as one document (--group-pages)
-        parent = PurePath(source.name)
-        pages = [p for p in sorted(source.iterdir()) if p.is_file() and not is_ignored(p.name)]
-        found = group_input(source, parent, [(p, *examine(p)) for p in pages])
-        if found is not None:
-            return found
+    if source.is_dir():  # a folder's pages as one document: discovery's own rule decides
+        first = next(iter(discover([source], outdir, group_pages=True)), None)
+        if first is not None and first.kind == "pages" and first.identity == identity:
+            return first
     return Input(identity, source, sniff(source), PurePath(), source.name)

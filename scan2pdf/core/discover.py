@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 
 from scan2pdf.core.archives import archive_inputs, archive_kind
@@ -109,24 +109,16 @@ def per_folder(items: Iterable[Input], folder_options: Mapping[str, Options]) ->
         )
 
 
+@dataclass(frozen=True, slots=True)
 class _Listing:
     """One folder as the walk found it: its files, and whether it has subfolders."""
 
-    def __init__(
-        self,
-        path: Path,
-        rel: PurePath,
-        files: list[Path],
-        has_folders: bool,
-        *,
-        root_file: bool = False,
-    ) -> None:
-        self.path = path
-        self.rel = rel
-        self.files = files
-        self.has_folders = has_folders
-        # A file given as INPUT on its own, not a folder's listing.
-        self.root_file = root_file
+    path: Path
+    rel: PurePath
+    files: list[Path]
+    has_folders: bool
+    # A file given as INPUT on its own (or a folder that cannot be listed), not a listing.
+    root_file: bool = False
 
 
 def _walk(top: Path, rel: PurePath, out_real: Path, *, is_root: bool = False) -> Iterator[_Listing]:

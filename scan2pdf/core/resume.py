@@ -34,9 +34,9 @@ from scan2pdf.core.jobs import Input, Job
 from scan2pdf.core.naming import assign, natural_name, sidecar_of
 from scan2pdf.core.options import Options
 from scan2pdf.core.report import FileResult, failed
+from scan2pdf.core.sniff import mostly_holes
 from scan2pdf.errors import (
     BadNameError,
-    CorruptInputError,
     DiskFullError,
     FileError,
     NotAFileError,
@@ -177,7 +177,7 @@ class Triage:
         folder = self.outdir / item.folder
         content: str | None = None
         if self.traits.drops:
-            content = _content(item, self.stop)
+            content = _content(item, item.source, self.stop)
             if (
                 not options.force
                 and latest is not None
@@ -218,7 +218,7 @@ class Triage:
         elif item.member is not None:  # its bytes, now that they are needed
             source = item.member.extract(self._members / str(index))
         if content is None:
-            content = group_hash(item.parts) if item.parts else content_hash(source, self.stop)
+            content = _content(item, source, self.stop)
         job = Job(item.identity, source, item.kind, pdf, txt, options, index, item.work, item.parts)
         key = (content, fingerprint)
         if not options.force:
@@ -238,7 +238,7 @@ class Triage:
     def _dry_content(self, item: Input, seen: Seen) -> str:
         """The content hash where it may find a twin; else a stand-in no twin has."""
         if item.member is None and seen.size in self._sizes:
-            return _content(item)
+            return _content(item, item.source)
         return f"unknown:{item.identity}"
 
     def _name(self, item: Input, folder: Path, own: Entry | None) -> Path | None:
@@ -330,28 +330,6 @@ def _up_to_date(item: Input | Job, entry: Entry | None, pdf: Path | None = None)
     )
 
 
-# A file this large with less than this share of it on disk is holes, not a scan: a
-# preallocated or damaged file (a real scan is never 999 parts in 1000 empty). Reading it
-# would cost the coordinator minutes (hash, page estimate) for nothing.
-_SPARSE_FROM = 1 << 30
-_SPARSE_SHARE = 0.001
-
-
-def mostly_holes(path: Path) -> CorruptInputError | None:
-    """The reason to refuse a huge file that is nearly all holes, or None."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    on_disk = st.st_blocks * 512
-    if st.st_size < _SPARSE_FROM or on_disk >= st.st_size * _SPARSE_SHARE:
-        return None
-    return CorruptInputError(
-        f"It is {st.st_size / 2**30:.1f} GiB long but only {on_disk / 2**20:.1f} MiB of it is "
-        "on disk: a sparse (preallocated or damaged) file, not a scan."
-    )
-
-
 def _decodable(identity: str) -> bool:
     try:
         identity.encode("utf-8")
@@ -386,10 +364,12 @@ def _seen(item: Input) -> Seen:
     return Seen.of(item.source)
 
 
-def _content(item: Input, stop: threading.Event | None = None) -> str:
+def _content(item: Input, source: Path, stop: threading.Event | None = None) -> str:
+    """The content hash: of every page for a folder document, else of the bytes at
+    ``source`` (the file, or an archive member's extracted copy)."""
     if item.parts:
         return group_hash(item.parts)
-    return content_hash(item.source, stop)
+    return content_hash(source, stop)
 
 
 def disk_full(exc: OSError) -> DiskFullError:

@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 from scan2pdf.core.jobs import Kind, Work
 from scan2pdf.core.pillowguard import header_only
 from scan2pdf.core.workload import image_work, pdf_work
+from scan2pdf.errors import CorruptInputError
 
 # The PDF spec lets the header start anywhere in the first 1024 bytes.
 PDF_MAGIC_WINDOW = 1024
@@ -83,3 +84,25 @@ def _look_stream(stream: BinaryIO, pdf_path: Path | None, weigh: bool = False) -
             return "image", image_work(image) if weigh else Work()
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return ("image" if head.startswith(_IMAGE_MAGIC) else "unsupported"), Work()
+
+
+# A file this large with less than this share of it on disk is holes, not a scan: a
+# preallocated or damaged file (a real scan is never 999 parts in 1000 empty). Reading it
+# would cost the coordinator minutes (hash, page estimate) for nothing.
+_SPARSE_FROM = 1 << 30
+_SPARSE_SHARE = 0.001
+
+
+def mostly_holes(path: Path) -> CorruptInputError | None:
+    """The reason to refuse a huge file that is nearly all holes, or None."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    on_disk = st.st_blocks * 512
+    if st.st_size < _SPARSE_FROM or on_disk >= st.st_size * _SPARSE_SHARE:
+        return None
+    return CorruptInputError(
+        f"It is {st.st_size / 2**30:.1f} GiB long but only {on_disk / 2**20:.1f} MiB of it is "
+        "on disk: a sparse (preallocated or damaged) file, not a scan."
+    )

@@ -62,6 +62,8 @@ MAX_SEND_BYTES = 2 << 30
 # a while by itself).
 _LOST_AFTER = 15.0
 _CONNECT_TIMEOUT = "10s"
+# How often (seconds) the scheduler is asked how many worker threads there are.
+_THREADS_EVERY = 1.0
 _REMOTE = "scan2pdf.worker.remote"
 # What a future raises when the client lost the scheduler (not the file's fault).
 _CONNECTION_LOST = frozenset({"CancelledError", "FutureCancelledError", "CommClosedError"})
@@ -75,13 +77,12 @@ def _run(job: Job, payload: dict[str, bytes] | None, shared_out: str | None) -> 
     return outcome
 
 
-def _sees(path: str, content: bytes | None = None) -> bool:
-    """On a worker (run on its event loop: nothing heavy): whether ``path`` exists there,
-    with ``content`` when given. How the coordinator learns if storage is shared."""
+def _sees(probe: str, token: bytes, paths: list[str]) -> bool:
+    """On a worker (run on its event loop: nothing heavy): whether ``probe`` holds
+    ``token`` there and every one of ``paths`` exists. How the coordinator learns if
+    storage is shared."""
     try:
-        if content is None:
-            return os.path.exists(path)
-        return Path(path).read_bytes() == content
+        return Path(probe).read_bytes() == token and all(map(os.path.exists, paths))
     except OSError:
         return False
 
@@ -129,6 +130,7 @@ class ClusterExecutor:
         # Futures as they finish (Dask calls back on its own thread; collect waits here).
         self._finished: queue.SimpleQueue[DaskFuture] = queue.SimpleQueue()
         self._lost_since: float | None = None
+        self._threads, self._threads_at = 0, -_THREADS_EVERY  # the workers' threads, when
         self._shared_out = Path(outdir).absolute() / ".scan2pdf" / "cluster" / self._run
         self.storage = storage if storage != "auto" else self._probe(inputs)
         if self.storage == "shared":
@@ -140,12 +142,16 @@ class ClusterExecutor:
     def capacity(self) -> int:
         """Four jobs per worker thread: the scheduler then holds enough queued files to
         start the biggest first (``submit``'s priority) and no thread waits for the next.
-        Counted anew each time, so workers that join mid-run get work."""
-        try:
-            threads = sum(self._client.nthreads().values())
-        except Exception:  # the scheduler is away; collect says so
-            threads = 0
-        return max(4, 4 * int(threads))
+        The pipeline asks before every submit; the scheduler is asked at most once a
+        second, so workers that join mid-run get work without a round trip per file."""
+        now = time.monotonic()
+        if now - self._threads_at >= _THREADS_EVERY:
+            self._threads_at = now
+            try:
+                self._threads = int(sum(self._client.nthreads().values()))
+            except Exception:  # the scheduler is away; collect says so
+                self._threads = 0
+        return max(4, 4 * self._threads)
 
     @property
     def in_flight(self) -> int:
@@ -226,10 +232,8 @@ class ClusterExecutor:
         except OSError:
             return "send"
         try:
-            answers = self._client.run(_sees, str(probe), token)
-            for path in inputs:
-                answers_in = self._client.run(_sees, str(Path(path).absolute()))
-                answers = {k: v and answers_in.get(k, False) for k, v in answers.items()}
+            wanted = [str(Path(p).absolute()) for p in inputs]
+            answers = self._client.run(_sees, str(probe), token, wanted)  # one round trip
         except Exception:
             return "send"
         finally:

@@ -20,8 +20,7 @@ from typing import Literal
 
 from PIL import Image, ImageSequence
 
-from scan2pdf.core.resume import mostly_holes
-from scan2pdf.core.sniff import is_ignored, sniff
+from scan2pdf.core.sniff import is_ignored, mostly_holes, sniff
 from scan2pdf.core.workload import quick_to_open
 
 # What a look at a settled file finds (``parses``).
