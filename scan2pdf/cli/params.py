@@ -42,6 +42,10 @@ def _from_field(f: Field[Any]) -> Decorator[Any]:
     kwargs: dict[str, Any] = {"help": meta["help"], "show_default": default is not None}
     if f.name == "languages":
         kwargs.update(default="+".join(Options().languages), metavar="LANGS")
+    elif isinstance(default, bool) and default:  # on unless turned off: --x/--no-x
+        names = [n for n in names if n.startswith("--")]
+        names = [f"{names[0]}/--no-{names[0].removeprefix('--')}"]
+        kwargs.update(default=True, show_default=False)
     elif isinstance(default, bool):
         kwargs.update(is_flag=True, default=default, show_default=False)
     elif meta["choices"] is not None:

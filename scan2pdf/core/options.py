@@ -46,7 +46,11 @@ RIGHT_TO_LEFT = frozenset({"ara", "heb", "fas", "urd", "yid", "syr", "div", "pus
 
 # Options added after journals already recorded fingerprints: at these values they are
 # left out of the fingerprint, so outputs made before the option existed stay up to date.
-_ADDED_LATER: Mapping[str, object] = {"ocr_engine": "tesseract", "max_ocr_dpi": 600}
+_ADDED_LATER: Mapping[str, object] = {
+    "ocr_engine": "tesseract",
+    "max_ocr_dpi": 600,
+    "upright": True,
+}
 # Options that say how a run goes, not what its outputs are.
 _RUN_ONLY = ("jobs", "force", "timeout")
 
@@ -108,7 +112,16 @@ class Options:
     )
     # DPI assumed for images that carry none; OCR accuracy depends on it.
     image_dpi: int = spec(300, "DPI assumed for images without a credible one.", low=10, high=4800)
-    rotate_pages: bool = spec(False, "Fix page orientation (needs osd).")
+    # Pages that read poorly or sideways are checked and turned the right way up
+    # (worker/orientation.py); upright pages that read well cost nothing more.
+    upright: bool = spec(
+        True,
+        "Turn pages scanned sideways or upside down the right way up (checks only "
+        "pages that read poorly or sideways).",
+    )
+    rotate_pages: bool = spec(
+        False, "Also ask Tesseract's orientation detector about every page (slower; needs osd)."
+    )
     deskew: bool = spec(False, "Straighten skewed pages.")
     clean: bool = spec(False, "Clean pages with unpaper before OCR.")
     optimize: int = spec(

@@ -10,6 +10,7 @@ pixel limit), which is why every concurrent file has its own worker process.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,57 +30,146 @@ from scan2pdf.errors import (
     TooLargeError,
     first_line,
 )
-from scan2pdf.worker import pageslots, progress, rasterize
+from scan2pdf.worker import ocrengine, pageslots, progress, rasterize
+from scan2pdf.worker.ocrengine import (
+    PAGES_KEYWORD,
+    UPRIGHT_KEYWORD,
+    PageRecord,
+    read_records,
+)
+from scan2pdf.worker.sidecar import join_ocrmypdf_sidecar, split_ocrmypdf_sidecar
 
 # qpdf names the file it failed on, a temporary one of OCRmyPDF's: not for the report.
 _SCRATCH_PATH = re.compile(r"^\S+\.pdf: ")
 
 
+@dataclass
+class OcrRun:
+    """What the OCR of one file left besides its PDF and sidecar."""
+
+    notes: list[str] = field(default_factory=list)
+    # How each OCRed page read (1-based), as the engine recorded it (worker/ocrengine.py).
+    pages: dict[int, PageRecord] = field(default_factory=dict)
+
+
 def run_ocr(
     source_pdf: Path, output_pdf: Path, sidecar: Path, options: Options, jobs: int, pages: int
-) -> list[str]:
-    """OCR ``source_pdf`` into ``output_pdf`` and OCRmyPDF's own ``sidecar``; return notes
-    for the report.
+) -> OcrRun:
+    """OCR ``source_pdf`` into ``output_pdf`` and OCRmyPDF's own ``sidecar``.
 
     ``jobs``: how many of its ``pages`` may run at once, each in a slot of the pool's
     budget (``worker/pageslots.py``). A page pool of processes forked from this warm
     worker for documents of several pages (their Python work between Tesseract runs then
     overlaps without the GIL: measured 7% faster on a 48-page PDF, 2026-12-02), threads
     for one page (no fork for nothing).
+
+    Pages found turned (``worker/orientation.py``) are then read again the right way up:
+    their /Rotate is corrected in the output and OCRmyPDF redoes only those pages
+    (``mode="redo"``, ``pages=``), which replaces their invisible text and keeps the rest.
     """
     extra: dict[str, Any] = dict(options.ocrmypdf_extra)
-    notes: list[str] = []
+    run = OcrRun()
     if "max_ocr_image_mpixels" not in extra:
         cap = ocr_resolution_cap(source_pdf, options.max_ocr_dpi)
         if cap is not None:
             extra["max_ocr_image_mpixels"], finest = cap
-            notes.append(
+            run.notes.append(
                 f"OCRed at {options.max_ocr_dpi} dpi from a {finest} dpi scan "
                 "(--max-ocr-dpi); the PDF keeps the scan as it is"
             )
+    records = output_pdf.parent / "pages"
+    records.mkdir(exist_ok=True)
+    # "tsv": Tesseract's own config file that makes it write word confidences beside
+    # the text layer, in the same run (the engine reads them).
+    extra["tesseract_config"] = [*extra.get("tesseract_config", ()), "tsv"]
+    extra[PAGES_KEYWORD] = str(records)
+    common: dict[str, Any] = {
+        "language": list(options.languages),
+        "jobs": jobs,
+        "use_threads": pages <= 1 or jobs <= 1,
+        "output_type": options.output_type,
+        "deskew": options.deskew,
+        "clean": options.clean,
+        "optimize": options.optimize,
+        "pdf_renderer": options.renderer,
+        "ocr_engine": options.ocr_engine,
+        "max_image_mpixels": options.max_image_mpixels,
+        "invalidate_digital_signatures": options.invalidate_signatures,
+        "plugins": [
+            rasterize.__name__,
+            progress.__name__,
+            pageslots.__name__,
+            ocrengine.__name__,
+        ],
+        **extra,
+    }
+    _ocr(
+        source_pdf,
+        output_pdf,
+        sidecar,
+        mode=options.existing_text,
+        rotate_pages=options.rotate_pages,
+        # Our PageTicker (worker/progress.py) is the bar: it draws nothing.
+        progress_bar=True,
+        **{UPRIGHT_KEYWORD: options.upright},
+        **common,
+    )
+    run.pages = read_records(records)
+    turns = {n: r.turn for n, r in run.pages.items() if r.turn is not None}
+    run.notes += [
+        f"page {n} turned {t.angle}° to read upright: {t.how}"
+        if t.angle
+        else f"page {n} reads poorly but was left as it is: {t.how}"
+        for n, t in sorted(turns.items())
+    ]
+    turned = {n: t.angle for n, t in turns.items() if t.angle}
+    if turned:
+        _read_turned_pages(output_pdf, sidecar, turned, common)
+        for n, record in read_records(records).items():
+            run.pages[n] = PageRecord(n, record.reading, run.pages[n].turn)
+    return run
+
+
+def _read_turned_pages(
+    output_pdf: Path, sidecar: Path, turned: dict[int, int], common: dict[str, Any]
+) -> None:
+    """Turn ``turned`` pages of the first pass's output and OCR just those again."""
+    work = output_pdf.parent
+    upright, second_pdf, second_txt = work / "turned.pdf", work / "second.pdf", work / "second.txt"
+    with pikepdf.open(output_pdf) as pdf:
+        for number, angle in turned.items():
+            pdf.pages[number - 1].rotate(angle, relative=True)
+        pdf.save(upright)
+        count = len(pdf.pages)
+    _ocr(
+        upright,
+        second_pdf,
+        second_txt,
+        mode="redo",
+        pages=",".join(str(n) for n in sorted(turned)),
+        rotate_pages=False,
+        progress_bar=False,  # these pages were counted in the first pass
+        **(
+            common
+            # Threads: with pages= and a process pool, OCRmyPDF 17.13.0's page workers
+            # fail unpickling its PdfInfo ("no attribute '_pages'") and the pool then
+            # hangs (seen 2026-12-02). The pages are few, and Tesseract runs as its own
+            # process either way.
+            | {"use_threads": True}
+        ),
+    )
+    first = split_ocrmypdf_sidecar(sidecar.read_text(encoding="utf-8"), count)
+    again = split_ocrmypdf_sidecar(second_txt.read_text(encoding="utf-8"), count)
+    merged = [again[i] if i + 1 in turned else page for i, page in enumerate(first)]
+    sidecar.write_text(join_ocrmypdf_sidecar(merged), encoding="utf-8")
+    second_pdf.replace(output_pdf)
+    upright.unlink()
+
+
+def _ocr(source: Path, output: Path, sidecar: Path, **kwargs: Any) -> None:
+    """``ocrmypdf.ocr()`` with what it raises about the input mapped to our reasons."""
     try:
-        ocrmypdf.ocr(
-            source_pdf,
-            output_pdf,
-            language=list(options.languages),
-            sidecar=sidecar,
-            jobs=jobs,
-            use_threads=pages <= 1 or jobs <= 1,
-            # Our PageTicker (worker/progress.py) is the bar: it draws nothing.
-            progress_bar=True,
-            mode=options.existing_text,
-            output_type=options.output_type,
-            rotate_pages=options.rotate_pages,
-            deskew=options.deskew,
-            clean=options.clean,
-            optimize=options.optimize,
-            pdf_renderer=options.renderer,
-            ocr_engine=options.ocr_engine,
-            max_image_mpixels=options.max_image_mpixels,
-            invalidate_digital_signatures=options.invalidate_signatures,
-            plugins=[rasterize.__name__, progress.__name__, pageslots.__name__],
-            **extra,
-        )
+        ocrmypdf.ocr(source, output, sidecar=sidecar, **kwargs)
     except Image.DecompressionBombError as exc:
         raise TooLargeError(f"An image in the PDF is over the pixel budget ({exc}).") from exc
     except ox.EncryptedPdfError as exc:
@@ -100,7 +190,6 @@ def run_ocr(
     except ox.ExitCodeException as exc:
         # Everything else OCRmyPDF raises deliberately is about this input or its output.
         raise OcrError(f"OCRmyPDF stopped: {first_line(exc)}") from exc
-    return notes
 
 
 def ocr_resolution_cap(pdf_path: Path, max_dpi: int) -> tuple[float, int] | None:

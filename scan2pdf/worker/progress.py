@@ -24,9 +24,18 @@ _PAGE_LOOPS = frozenset({"OCR", "Image processing"})
 class PageTicker:
     """A ``ocrmypdf.pluginspec.ProgressBar`` that says "page done" instead of drawing."""
 
-    def __init__(self, *, desc: str | None = None, unit: str | None = None, **_: Any) -> None:
+    def __init__(
+        self,
+        *,
+        desc: str | None = None,
+        unit: str | None = None,
+        disable: bool = False,
+        **_: Any,
+    ) -> None:
         # "Scanning contents" and "PDF/A conversion" count pages too, but are not OCR.
-        self.pages = unit == "page" and desc in _PAGE_LOOPS
+        # disable: ocr(progress_bar=False), the second pass over turned pages, whose
+        # pages were already counted once.
+        self.pages = unit == "page" and desc in _PAGE_LOOPS and not disable
         self.done = 0.0
         self.told = 0
 

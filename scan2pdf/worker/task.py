@@ -115,7 +115,7 @@ def _convert(job: Job, jobs: int) -> Outcome:
     try:
         prepared = _prepare(job, scratch)
         ocr_pdf, ocr_txt = scratch / "output.pdf", scratch / "ocrmypdf-sidecar.txt"
-        ocr_notes = run_ocr(prepared.pdf, ocr_pdf, ocr_txt, options, jobs, prepared.pages)
+        ocr = run_ocr(prepared.pdf, ocr_pdf, ocr_txt, options, jobs, prepared.pages)
         reader = verify_pdf(ocr_pdf, prepared.pages)
         text = build_sidecar(ocr_txt, reader, prepared.pages, options.existing_text)
         sidecar = scratch / "sidecar.txt"
@@ -128,7 +128,7 @@ def _convert(job: Job, jobs: int) -> Outcome:
             pages=prepared.pages,
             ocr_pages=text.ocr_pages,
             seconds=time.monotonic() - started,
-            notes=(*prepared.notes, *ocr_notes, *text.notes()),
+            notes=(*prepared.notes, *ocr.notes, *text.notes()),
             detail="\n".join(COLLECT.lines) or None,
         )
         return Outcome(result, ocr_pdf, sidecar, scratch, job.index)
