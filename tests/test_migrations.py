@@ -103,7 +103,7 @@ def test_a_schema_1_journal_is_migrated_and_stays_up_to_date(
     assert (report.converted, report.skipped, report.failed) == (0, 2, 0)
     assert {p: p.stat().st_mtime_ns for p in made} == before
     with sqlite3.connect(default_path(out)) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
     entries = Journal(default_path(out)).entries()
     assert [(e.identity, e.output) for e in entries] == [
         (str(src / "a.png"), str(out / "a.pdf")),
@@ -123,3 +123,20 @@ def test_watch_claim_paths_become_where_files_were_dropped(tmp_path: Path) -> No
     assert entry.identity == f"{inbox}/sub/x.png"
     shutil.rmtree(tmp_path / "out")
     assert not os.path.exists(tmp_path / "out")
+
+
+def test_a_schema_2_journal_gains_the_quality_columns_and_stays_up_to_date(
+    tmp_path: Path,
+) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    scan(src / "a.png", shade=1)
+    convert([src], out, NULL_ENGINE)
+    with sqlite3.connect(default_path(out)) as db:  # as scan2pdf with schema 2 left it
+        db.execute("ALTER TABLE files DROP COLUMN quality")
+        db.execute("ALTER TABLE files DROP COLUMN made_by")
+        db.execute("PRAGMA user_version = 2")
+    report = convert([src], out, NULL_ENGINE)
+    assert (report.converted, report.skipped) == (0, 1)
+    with sqlite3.connect(default_path(out)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert db.execute("SELECT quality, made_by FROM files").fetchall() == [(None, None)]

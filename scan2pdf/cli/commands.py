@@ -4,9 +4,7 @@ happened into an exit code; only the ``cli`` package imports Click."""
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from collections.abc import Callable, Mapping
-from contextlib import closing
 from pathlib import Path
 from threading import Event, Thread
 from typing import Any
@@ -20,6 +18,7 @@ from scan2pdf.cli.dryrun import show_plan
 from scan2pdf.cli.handler import ProgressSettings, run_batch, run_plain
 from scan2pdf.cli.params import build_options, conversion_options, run_options
 from scan2pdf.cli.search import index_command, search_command
+from scan2pdf.cli.status import status_command
 from scan2pdf.core.api import convert, retry
 from scan2pdf.core.counting import Totals, count_in_background
 from scan2pdf.core.dryrun import dry_run
@@ -30,8 +29,6 @@ from scan2pdf.core.resume import ON_CONFLICT
 from scan2pdf.core.tools import PROGRAMS, installed_languages, program_version
 from scan2pdf.errors import ExitCode, UsageError
 from scan2pdf.service.watch import Watcher, WatchSettings
-from scan2pdf.state.journal import Journal, default_path
-from scan2pdf.state.writer import has_writer
 
 
 def note(text: str) -> None:
@@ -319,54 +316,6 @@ def retry_command(
     run_batch(work, quiet, verbose, ProgressSettings(progress, progress_file))
 
 
-@cli.command(epilog=examples.STATUS)
-@click.argument("outdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "--journal",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The journal to read. Default: OUTDIR/.scan2pdf/journal.sqlite.",
-)
-def status(outdir: Path, journal: Path | None) -> None:
-    """Summarise OUTDIR's journal: converted, failed by reason, pending."""
-
-    def show() -> None:
-        path = journal or default_path(outdir)
-        if not path.exists():
-            raise UsageError(f"There is no journal at '{path}'.", "Run scan2pdf convert first.")
-        # A copy read without writing (no -wal or -shm made): works on a full disk and a
-        # read-only mount, and never waits for a run's write.
-        opened = Journal.snapshot(path)
-        with closing(opened):
-            statuses, reasons = opened.summary()
-        for label, count in summary_lines(statuses, reasons, has_writer(outdir)):
-            click.echo(f"{label:<10} {count}")
-
-    run_plain(show)
-
-
-def summary_lines(
-    statuses: Counter[str], reasons: Counter[str], writing: bool = False
-) -> list[tuple[str, str]]:
-    """``status``'s table: done, failed (by reason), pending; the rest as they are.
-
-    Rows still ``running`` are pending only while a run holds OUTDIR (``state/writer.py``);
-    with none, they were interrupted (kill -9, a power cut) and the next run redoes them.
-    """
-    failed = statuses.get("failed", 0)
-    detail = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items()))
-    running = statuses.get("running", 0)
-    lines = [
-        ("converted", str(statuses.get("converted", 0) + statuses.get("reused", 0))),
-        ("failed", f"{failed}" + (f" ({detail})" if detail else "")),
-        ("pending", str(running if writing else 0)),
-    ]
-    if running and not writing:
-        lines.append(("interrupted", f"{running} (the next run converts them)"))
-    if statuses.get("moved"):
-        lines.append(("moved", str(statuses["moved"])))
-    return lines
-
-
 @cli.command(epilog=examples.DOCTOR)
 def doctor() -> None:
     """Show the programs and language packs scan2pdf uses; exit 3 if one is missing."""
@@ -386,6 +335,7 @@ def doctor() -> None:
 
 
 cli.add_command(search_command)
+cli.add_command(status_command)
 cli.add_command(index_command)
 
 

@@ -17,8 +17,9 @@ Example:
 """
 
 STATUS = """\b
-Example:
+Examples:
   scan2pdf status out/
+  scan2pdf status out/ --review     # the pages to check by eye, worst first
 """
 
 DOCTOR = """\b

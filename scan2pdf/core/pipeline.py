@@ -360,7 +360,14 @@ class Pipeline:
         finally:
             _discard(outcome)
         journal.finished(
-            flight.row, result.status, result.reason, result.message, result.pages, result.ocr_pages
+            flight.row,
+            result.status,
+            result.reason,
+            result.message,
+            result.pages,
+            result.ocr_pages,
+            result.quality.dumps() if result.quality else None,
+            result.made_by,
         )
         if result.status == "converted":
             self._index_document(job.pdf, job.txt, job.identity)

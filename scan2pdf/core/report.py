@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
+from scan2pdf.core.quality import Quality
 from scan2pdf.errors import ExitCode, Scan2PdfError, location_error
 
 Status = Literal["converted", "skipped", "failed"]
@@ -33,6 +34,10 @@ class FileResult:
     seconds: float = 0.0
     # What preflight changed (DPI assumed, encryption removed...), for the report.
     notes: tuple[str, ...] = ()
+    # How sure the OCR is (core/quality.py); None when nothing was OCRed.
+    quality: Quality | None = None
+    # JSON: the versions that made the outputs (core/provenance.py); journal only.
+    made_by: str | None = None
     # Traceback or tool output, shown with -v only; not part of the report.
     detail: str | None = None
     # Where the input's bytes were read from, when that is not its identity (a claim in
@@ -51,7 +56,11 @@ class FileResult:
             "ocr_pages": self.ocr_pages,
             "seconds": round(self.seconds, 3),
             "notes": list(self.notes),
+            **(self.quality or _UNRATED).report_fields(),
         }
+
+
+_UNRATED = Quality(None)
 
 
 @dataclass

@@ -295,7 +295,9 @@ class Triage:
         row = self.journal.started(
             own.id if own else None, job.identity, seen, content, fingerprint, job.pdf, job.txt
         )
-        self.journal.finished(row, "reused", None, None, twin.pages, twin.ocr_pages)
+        self.journal.finished(
+            row, "reused", None, None, twin.pages, twin.ocr_pages, twin.quality, twin.made_by
+        )
         if moved:
             self.journal.retire(twin.id, "moved", f"now {job.identity}")
         how = "moved" if moved else "copied"

@@ -70,6 +70,9 @@ class Entry:
     sidecar: str | None
     pages: int | None
     ocr_pages: int | None
+    # JSON: core/quality.py's Quality and the versions that made the outputs (v3 rows).
+    quality: str | None = None
+    made_by: str | None = None
 
     @property
     def done(self) -> bool:
@@ -216,6 +219,14 @@ class Journal:
             query, args = query + " AND reason = ?", [*args, reason]
         return [_entry(row) for row in self._db.execute(query + " ORDER BY identity, id", args)]
 
+    def rated(self) -> list[Entry]:
+        """Converted inputs whose OCR confidence is recorded (schema 3 and later)."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM files WHERE status IN ('converted', 'reused') "
+            "AND quality IS NOT NULL ORDER BY id"
+        )
+        return [_entry(row) for row in rows]
+
     def outputs(self) -> Iterator[tuple[str, str, str]]:
         """(identity, pdf, sidecar) of every input whose outputs count as converted."""
         rows = self._db.execute(
@@ -299,12 +310,14 @@ class Journal:
         message: str | None,
         pages: int | None = None,
         ocr_pages: int | None = None,
+        quality: str | None = None,
+        made_by: str | None = None,
     ) -> None:
         now = time.time()
         self._write(
             "UPDATE files SET status = ?, reason = ?, message = ?, pages = ?, ocr_pages = ?, "
-            "updated = ? WHERE id = ?",
-            (status, reason, message, pages, ocr_pages, now, row),
+            "quality = ?, made_by = ?, updated = ? WHERE id = ?",
+            (status, reason, message, pages, ocr_pages, quality, made_by, now, row),
         )
         self._event(row, status, reason, now)
 
@@ -365,14 +378,15 @@ class Journal:
 
 _COLUMNS = (
     "id, identity, size, mtime_ns, inode, content, fingerprint, status, reason, message, "
-    "attempts, output, sidecar, pages, ocr_pages"
+    "attempts, output, sidecar, pages, ocr_pages, quality, made_by"
 )
 
 
 def _entry(row: Any) -> Entry:
     """A ``files`` row (columns in ``_COLUMNS`` order) as an Entry."""
     row_id, identity, size, mtime_ns, inode, *rest = row
-    content, fingerprint, status, reason, message, attempts, output, sidecar, pages, ocr = rest
+    content, fingerprint, status, reason, message, attempts, output, sidecar, *counts = rest
+    pages, ocr, quality, made_by = counts
     return Entry(
         row_id,
         identity,
@@ -387,6 +401,8 @@ def _entry(row: Any) -> Entry:
         sidecar,
         pages,
         ocr,
+        quality,
+        made_by,
     )
 
 

@@ -16,9 +16,9 @@ import os
 import re
 import sqlite3
 
-CURRENT = 2
+CURRENT = 3
 
-_V2_TABLES = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS files (
     id INTEGER PRIMARY KEY,
     identity TEXT NOT NULL,
@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS files (
     status TEXT NOT NULL, reason TEXT, message TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     output TEXT, sidecar TEXT, pages INTEGER, ocr_pages INTEGER,
-    first_seen REAL NOT NULL, updated REAL NOT NULL
+    first_seen REAL NOT NULL, updated REAL NOT NULL,
+    quality TEXT, made_by TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
@@ -36,7 +37,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE TABLE IF NOT EXISTS settings (fingerprint TEXT PRIMARY KEY, options TEXT NOT NULL);
 """
-_V2_INDEXES = """
+_INDEXES = """
 CREATE INDEX IF NOT EXISTS files_by_identity ON files (identity, id);
 CREATE INDEX IF NOT EXISTS files_by_content ON files (content, fingerprint, status);
 CREATE INDEX IF NOT EXISTS files_by_output ON files (output);
@@ -64,9 +65,11 @@ def migrate(db: sqlite3.Connection) -> int:
     db.execute("BEGIN IMMEDIATE")
     try:
         if found == 0:
-            _execute_all(db, _V2_TABLES + _V2_INDEXES)
-        elif found == 1:
-            _v1_to_v2(db)
+            _execute_all(db, _TABLES + _INDEXES)
+        if found == 1:
+            _v1_to_v2(db)  # makes version 3's table at once
+        if found == 2:
+            _v2_to_v3(db)
         db.execute(f"PRAGMA user_version = {CURRENT}")
         db.execute("COMMIT")
     except BaseException:
@@ -78,7 +81,7 @@ def migrate(db: sqlite3.Connection) -> int:
 def _v1_to_v2(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE files RENAME TO files_v1")
     db.execute("DROP INDEX IF EXISTS files_by_content")
-    _execute_all(db, _V2_TABLES)  # files anew; events and settings exist already
+    _execute_all(db, _TABLES)  # files anew; events and settings exist already
     db.execute(
         "INSERT INTO files (identity, size, mtime_ns, inode, content, fingerprint, status, "
         "reason, message, attempts, output, sidecar, pages, ocr_pages, first_seen, updated) "
@@ -107,7 +110,12 @@ def _v1_to_v2(db: sqlite3.Connection) -> None:
     db.execute(
         "UPDATE events SET file = (SELECT id FROM files WHERE files.identity = events.identity)"
     )
-    _execute_all(db, _V2_INDEXES)
+    _execute_all(db, _INDEXES)
+
+
+def _v2_to_v3(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE files ADD COLUMN quality TEXT")
+    db.execute("ALTER TABLE files ADD COLUMN made_by TEXT")
 
 
 def _execute_all(db: sqlite3.Connection, script: str) -> None:

@@ -37,6 +37,11 @@ class SidecarText:
             "mapping?); --existing-text force OCRs such pages"
         ]
 
+    def without(self, pages: tuple[int, ...]) -> SidecarText:
+        """The same text with the given 1-based pages empty (specks Tesseract read as text)."""
+        kept = tuple("" if n in pages else p for n, p in enumerate(self.pages, start=1))
+        return SidecarText(kept, self.ocr_pages, self.unreadable)
+
     def render(self) -> str:
         """Pages separated by form feed; each non-empty page ends with a newline."""
         return "\f".join(_tidy(page) for page in self.pages)

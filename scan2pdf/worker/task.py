@@ -21,6 +21,8 @@ from contextlib import suppress
 from pathlib import Path
 
 from scan2pdf.core.jobs import Job, Outcome
+from scan2pdf.core.provenance import made_by
+from scan2pdf.core.quality import PageRead, Quality
 from scan2pdf.core.report import FileResult, failed
 from scan2pdf.errors import (
     CorruptInputError,
@@ -118,6 +120,10 @@ def _convert(job: Job, jobs: int) -> Outcome:
         ocr = run_ocr(prepared.pdf, ocr_pdf, ocr_txt, options, jobs, prepared.pages)
         reader = verify_pdf(ocr_pdf, prepared.pages)
         text = build_sidecar(ocr_txt, reader, prepared.pages, options.existing_text)
+        reads = {n: PageRead(r.reading.chars, r.reading.confidence) for n, r in ocr.pages.items()}
+        quality = Quality.of(reads) if reads else None
+        if quality is not None and quality.blank_pages:
+            text = text.without(quality.blank_pages)
         sidecar = scratch / "sidecar.txt"
         sidecar.write_text(text.render(), encoding="utf-8")
         result = FileResult(
@@ -128,7 +134,9 @@ def _convert(job: Job, jobs: int) -> Outcome:
             pages=prepared.pages,
             ocr_pages=text.ocr_pages,
             seconds=time.monotonic() - started,
-            notes=(*prepared.notes, *ocr.notes, *text.notes()),
+            notes=(*prepared.notes, *ocr.notes, *text.notes(), *_blank_note(quality)),
+            quality=quality,
+            made_by=made_by(options.languages),
             detail="\n".join(COLLECT.lines) or None,
         )
         return Outcome(result, ocr_pdf, sidecar, scratch, job.index)
@@ -147,6 +155,13 @@ def _convert(job: Job, jobs: int) -> Outcome:
             error = CorruptInputError(f"An image in it cannot be decoded ({first_line(exc)}).")
         result = failed(job.identity, error, time.monotonic() - started, _detail(exc))
         return Outcome(result, index=job.index)
+
+
+def _blank_note(quality: Quality | None) -> list[str]:
+    if quality is None or not quality.blank_pages:
+        return []
+    pages = ", ".join(map(str, quality.blank_pages))
+    return [f"no text found on page(s) {pages} (blank?); their sidecar pages are left empty"]
 
 
 def _prepare(job: Job, scratch: Path) -> Prepared:
