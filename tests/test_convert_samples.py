@@ -31,6 +31,9 @@ REPORT_FIELDS = {
     "ocr_pages",
     "seconds",
     "notes",
+    "confidence",
+    "low_confidence_pages",
+    "blank_pages",
 }
 
 
@@ -140,7 +143,9 @@ def test_ocrmypdf_options_are_passed_through(tmp_path: Path) -> None:
     the text layer is Tesseract's own unless --pdf-renderer asks for OCRmyPDF's fpdf2."""
     with Image.open(SAMPLES / "letters" / "english-letter.tif") as page:
         page.rotate(180).save(tmp_path / "upside-down.png", dpi=(200, 200))
-    plain = run_scan2pdf("convert", tmp_path / "upside-down.png", "-o", tmp_path / "plain", "-q")
+    plain = run_scan2pdf(
+        "convert", tmp_path / "upside-down.png", "-o", tmp_path / "plain", "-q", "--no-upright"
+    )
     fixed = run_scan2pdf(
         "convert",
         tmp_path / "upside-down.png",

@@ -9,7 +9,7 @@ linn, the UNLV magazine page); a faint 1914 newspaper at 82; a map's scattered l
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 LOW_CONFIDENCE = 70.0
@@ -43,12 +43,21 @@ class Quality:
     pages: Mapping[int, float] | None = None
 
     @classmethod
-    def of(cls, reads: Mapping[int, PageRead]) -> Quality:
-        blank = tuple(sorted(n for n, read in reads.items() if read.blank))
+    def of(cls, reads: Mapping[int, PageRead], texts: Sequence[str] = ()) -> Quality:
+        """From the OCR's page readings; ``texts``, the pages' final text, where known: a
+        page whose OCR found nothing but which has text of its own (kept, or under
+        ``--existing-text redo``) is not blank."""
+        blank = tuple(
+            sorted(
+                n
+                for n, read in reads.items()
+                if read.blank and (n > len(texts) or _visible(texts[n - 1]) < _SPECKS_CHARS)
+            )
+        )
         scored = {
             n: read.confidence
             for n, read in sorted(reads.items())
-            if not read.blank and read.confidence is not None
+            if n not in blank and read.confidence is not None and read.chars
         }
         chars = sum(reads[n].chars for n in scored)
         mean = sum(reads[n].chars * c for n, c in scored.items()) / chars if chars else None
@@ -84,3 +93,7 @@ class Quality:
             tuple(data.get("blank_pages", ())),
             {int(n): float(c) for n, c in data.get("pages", {}).items()},
         )
+
+
+def _visible(text: str) -> int:
+    return sum(1 for ch in text if not ch.isspace())

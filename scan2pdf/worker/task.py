@@ -21,7 +21,6 @@ from contextlib import suppress
 from pathlib import Path
 
 from scan2pdf.core.jobs import Job, Outcome
-from scan2pdf.core.provenance import made_by
 from scan2pdf.core.quality import PageRead, Quality
 from scan2pdf.core.report import FileResult, failed
 from scan2pdf.errors import (
@@ -37,6 +36,7 @@ from scan2pdf.execution.workerproc import COLLECT
 from scan2pdf.worker.engine import run_ocr
 from scan2pdf.worker.images import set_pixel_budget
 from scan2pdf.worker.preflight import Prepared, prepare
+from scan2pdf.worker.provenance import made_by
 from scan2pdf.worker.sidecar import build_sidecar
 from scan2pdf.worker.verify import verify_pdf
 
@@ -121,7 +121,7 @@ def _convert(job: Job, jobs: int) -> Outcome:
         reader = verify_pdf(ocr_pdf, prepared.pages)
         text = build_sidecar(ocr_txt, reader, prepared.pages, options.existing_text)
         reads = {n: PageRead(r.reading.chars, r.reading.confidence) for n, r in ocr.pages.items()}
-        quality = Quality.of(reads) if reads else None
+        quality = Quality.of(reads, text.pages) if reads else None
         if quality is not None and quality.blank_pages:
             text = text.without(quality.blank_pages)
         sidecar = scratch / "sidecar.txt"
