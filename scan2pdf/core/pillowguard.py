@@ -1,4 +1,7 @@
-"""Opening images to read their headers, without Pillow's decompression-bomb guard.
+"""Opening images: every format scan2pdf reads, and headers read without the bomb guard.
+
+Importing this module registers pillow-heif's HEIC/HEIF opener with Pillow (phone
+photos), in the coordinator (sniffing) and the workers (decoding) alike.
 
 Pillow refuses, at open, images over ``Image.MAX_IMAGE_PIXELS`` (and warns over half of
 that). Where only the header is read (sniffing a type, guessing the work, checking our own
@@ -14,6 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from PIL import Image
+from pillow_heif import register_heif_opener
+
+register_heif_opener()
 
 
 @contextmanager

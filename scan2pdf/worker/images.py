@@ -17,7 +17,7 @@ light-on-transparent image depends on what the renderer composites it onto.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -27,6 +27,7 @@ from PIL import Image, ImageCms, ImageOps, ImageSequence, ImageStat
 
 from scan2pdf.core.pillowguard import header_only
 from scan2pdf.errors import CorruptInputError, TooLargeError, first_line
+from scan2pdf.worker.widetiff import is_tiff, wide_tiff_frames
 
 # A DPI at or below this is what software writes when it does not know (72 or 96), not
 # what a scanner measured; trusting it would make Tesseract see tiny text.
@@ -44,13 +45,6 @@ _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "La", "RGBa"})
 _TRANSPARENT_SHARE = 0.05
 
 LayoutFun = Callable[[int, int, tuple[float, float]], tuple[float, float, float, float]]
-
-try:  # HEIC/HEIF from phones, when the optional plug-in is installed (pip install pillow-heif)
-    from pillow_heif import register_heif_opener  # type: ignore[import-not-found]
-
-    register_heif_opener()
-except ImportError:
-    pass
 
 
 @dataclass
@@ -105,11 +99,17 @@ def image_to_pdf(source: Path, target: Path, fallback_dpi: int, max_mpixels: flo
                 dpis = [_frame_dpi(f, fallback_dpi, notes) for f in ImageSequence.Iterator(image)]
                 data = bytes(img2pdf.convert(str(source), layout_fun=_in_order(dpis)))
             else:
-                data = _frames_to_pdf(image, fallback_dpi, notes)
+                data = _frames_to_pdf(ImageSequence.Iterator(image), fallback_dpi, notes)
     except Image.DecompressionBombError as exc:
         raise TooLargeError(f"The image is larger than the pixel budget ({exc}).") from exc
     except (OSError, SyntaxError, ValueError, img2pdf.ImageOpenError) as exc:
-        raise CorruptInputError(f"The image cannot be decoded ({first_line(exc)}).") from exc
+        # A TIFF layout Pillow does not decode (planar 16-bit colour, 16-bit gray with
+        # alpha): tifffile's turn, before calling it damaged.
+        wide = wide_tiff_frames(source, max_mpixels) if is_tiff(source) else None
+        if wide is None:
+            raise CorruptInputError(f"The image cannot be decoded ({first_line(exc)}).") from exc
+        notes = ["decoded with tifffile (a TIFF layout Pillow does not read)"]
+        pages, data = len(wide), _frames_to_pdf(wide, fallback_dpi, notes)
     target.write_bytes(data)
     return ImagePdf(pages, _dedupe(notes))
 
@@ -127,6 +127,11 @@ def _check_budget(image: Image.Image, max_mpixels: float) -> None:
 
 def _embeddable(frame: Image.Image) -> bool:
     if frame.mode not in _DIRECT_MODES or "transparency" in frame.info:
+        return False
+    # Pillow reads a 48-bit TIFF as 8-bit RGB, but img2pdf embeds the file's own samples
+    # and refuses more than 8 bits: such frames go through Pillow's decoding instead.
+    bits = getattr(frame, "tag_v2", {}).get(258, (8,))
+    if max(bits if isinstance(bits, tuple) else (bits,)) > 8:
         return False
     if _orientation(frame) != 1:
         return False
@@ -189,11 +194,11 @@ def _in_order(dpis: list[float]) -> LayoutFun:
     return layout
 
 
-def _frames_to_pdf(image: Image.Image, fallback_dpi: int, notes: list[str]) -> bytes:
+def _frames_to_pdf(images: Iterable[Image.Image], fallback_dpi: int, notes: list[str]) -> bytes:
     """The normalised path: every frame through Pillow into a lossless PNG, then img2pdf."""
     frames: list[bytes] = []
     dpis: list[float] = []
-    for raw in ImageSequence.Iterator(image):
+    for raw in images:
         frame, dpi = _normalise(raw, fallback_dpi, notes)
         buffer = io.BytesIO()
         frame.save(buffer, "PNG")

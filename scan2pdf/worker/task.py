@@ -33,12 +33,11 @@ from scan2pdf.errors import (
 )
 from scan2pdf.execution.slots import slot
 from scan2pdf.execution.workerproc import COLLECT
-from scan2pdf.worker.engine import run_ocr
+from scan2pdf.worker.checked import ocr_checked
 from scan2pdf.worker.images import set_pixel_budget
 from scan2pdf.worker.preflight import Prepared, prepare
 from scan2pdf.worker.provenance import made_by
 from scan2pdf.worker.sidecar import build_sidecar
-from scan2pdf.worker.verify import verify_pdf
 
 # Imported by OCRmyPDF 17.x on its first ocr() call with scan2pdf's default options (the
 # sandwich renderer, output type auto); loading them here, in the forkserver, shares them
@@ -116,10 +115,11 @@ def _convert(job: Job, jobs: int) -> Outcome:
     set_pixel_budget(options.max_image_mpixels)
     try:
         prepared = _prepare(job, scratch)
-        ocr_pdf, ocr_txt = scratch / "output.pdf", scratch / "ocrmypdf-sidecar.txt"
-        ocr = run_ocr(prepared.pdf, ocr_pdf, ocr_txt, options, jobs, prepared.pages)
-        reader = verify_pdf(ocr_pdf, prepared.pages)
-        text = build_sidecar(ocr_txt, reader, prepared.pages, options.existing_text)
+        checked = ocr_checked(prepared.pdf, scratch, options, jobs, prepared.pages)
+        ocr, reader, ocr_pdf = checked.run, checked.reader, checked.pdf
+        text = build_sidecar(
+            checked.ocrmypdf_sidecar, reader, prepared.pages, options.existing_text
+        )
         reads = {n: PageRead(r.reading.chars, r.reading.confidence) for n, r in ocr.pages.items()}
         quality = Quality.of(reads, text.pages) if reads else None
         if quality is not None and quality.blank_pages:

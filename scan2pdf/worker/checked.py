@@ -1,0 +1,69 @@
+"""OCR a prepared PDF and make sure what it says can be found: the text layer is checked.
+
+After OCRmyPDF has written a file, its text layer is read back with pypdf (a parser that
+did not write it) and compared, page by page, with the text Tesseract recognised
+(``verify.pages_not_carried``). OCRmyPDF's users have had outputs whose layer looked fine
+and extracted as garbage after some Ghostscript versions' PDF/A pass (OCRmyPDF 17.12's
+release notes, its issue 1747); no one notices until a search finds nothing. A file
+whose layer does not carry its text is made again as a plain PDF (no PDF/A pass); if
+that does not carry it either, it fails ``invalid_output`` rather than be published.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from pypdf import PdfReader
+
+from scan2pdf.core.options import Options
+from scan2pdf.errors import InvalidOutputError
+from scan2pdf.worker.engine import OcrRun, run_ocr
+from scan2pdf.worker.sidecar import split_ocrmypdf_sidecar
+from scan2pdf.worker.verify import pages_not_carried, verify_pdf
+
+
+@dataclass
+class Checked:
+    run: OcrRun
+    reader: PdfReader
+    pdf: Path
+    ocrmypdf_sidecar: Path
+
+
+def ocr_checked(source: Path, scratch: Path, options: Options, jobs: int, pages: int) -> Checked:
+    """``run_ocr`` into ``scratch``, verified; again as a plain PDF when the layer is wrong."""
+    attempt = _attempt(source, scratch / "first", options, jobs, pages)
+    wrong = _wrong_pages(attempt, pages)
+    if not wrong:
+        return attempt
+    shown = ", ".join(map(str, wrong))
+    if options.output_type != "pdf":
+        plain = _attempt(
+            source, scratch / "plain", replace(options, output_type="pdf"), jobs, pages
+        )
+        if not _wrong_pages(plain, pages):
+            plain.run.notes.append(
+                f"the {options.output_type} output's text layer lacked the recognised text of "
+                f"page(s) {shown}; made as a plain PDF instead (--output-type pdf)"
+            )
+            return plain
+    raise InvalidOutputError(
+        f"The output's text layer does not carry the recognised text of page(s) {shown}: "
+        "a search would not find it.",
+        "Run it again with -v and --pdf-renderer fpdf2 (or sandwich) and report the "
+        "output; the versions that made it are in the journal.",
+    )
+
+
+def _attempt(source: Path, folder: Path, options: Options, jobs: int, pages: int) -> Checked:
+    folder.mkdir()
+    pdf, sidecar = folder / "output.pdf", folder / "ocrmypdf-sidecar.txt"
+    run = run_ocr(source, pdf, sidecar, options, jobs, pages)
+    return Checked(run, verify_pdf(pdf, pages), pdf, sidecar)
+
+
+def _wrong_pages(attempt: Checked, pages: int) -> tuple[int, ...]:
+    path = attempt.ocrmypdf_sidecar
+    raw = path.read_text(encoding="utf-8") if path.exists() else ""
+    return pages_not_carried(attempt.reader, split_ocrmypdf_sidecar(raw, pages))
