@@ -149,8 +149,8 @@ OUTCOMES: dict[str, Expect] = {
         1,
         0,
         [
-            "the text layer of page(s) 1 looks unreadable (fonts without a Unicode mapping?); "
-            "--existing-text force OCRs such pages"
+            "the text layer of page(s) 1 looks unreadable (fonts without a Unicode mapping?), "
+            "so the sidecar leaves it out; --existing-text force OCRs such pages"
         ],
     ),
     # refused, each with its reason

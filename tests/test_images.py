@@ -330,3 +330,27 @@ def test_fine_scans_are_ocred_at_the_max_ocr_dpi_and_kept_as_scanned(tmp_path: P
         images = [xobjects[name] for name in xobjects.keys()]  # noqa: SIM118 - pikepdf
         sizes = [(int(i.Width), int(i.Height)) for i in images if i.Subtype == "/Image"]
         assert sizes == [(4800, 1200)]
+
+
+def test_an_oversized_image_in_a_pdf_is_refused_with_the_budget_that_applied(
+    tmp_path: Path,
+) -> None:
+    import img2pdf
+
+    page(size=(3000, 1000)).save(tmp_path / "wide.png", dpi=(300, 300))
+    (tmp_path / "wide.pdf").write_bytes(img2pdf.convert(str(tmp_path / "wide.png")))
+    run = run_scan2pdf(
+        "convert",
+        tmp_path / "wide.pdf",
+        "-o",
+        tmp_path / "out",
+        "--max-image-mpixels",
+        "1",
+        report=tmp_path / "r.jsonl",
+    )
+    assert (run.returncode, run.report[0]["reason"]) == (1, "too_large")
+    assert run.report[0]["message"] == (
+        "An image in the PDF has 3 megapixels, more than the budget of 1 megapixels. "
+        "Raise --max-image-mpixels if this machine has the memory for it, "
+        "or split or downsample the image first."
+    )

@@ -41,6 +41,8 @@ from scan2pdf.worker.sidecar import join_ocrmypdf_sidecar, split_ocrmypdf_sideca
 
 # qpdf names the file it failed on, a temporary one of OCRmyPDF's: not for the report.
 _SCRATCH_PATH = re.compile(r"^\S+\.pdf: ")
+# Pillow's DecompressionBombError: "Image size (N pixels) exceeds limit of M pixels..."
+_BOMB_SIZE = re.compile(r"Image size \((\d+) pixels\)")
 
 
 @dataclass
@@ -171,7 +173,7 @@ def _ocr(source: Path, output: Path, sidecar: Path, **kwargs: Any) -> None:
     try:
         ocrmypdf.ocr(source, output, sidecar=sidecar, **kwargs)
     except Image.DecompressionBombError as exc:
-        raise TooLargeError(f"An image in the PDF is over the pixel budget ({exc}).") from exc
+        raise TooLargeError(_bomb_message(exc, kwargs.get("max_image_mpixels"))) from exc
     except ox.EncryptedPdfError as exc:
         raise EncryptedInputError("The PDF is encrypted.") from exc
     except ox.DigitalSignatureError as exc:
@@ -190,6 +192,18 @@ def _ocr(source: Path, output: Path, sidecar: Path, **kwargs: Any) -> None:
     except ox.ExitCodeException as exc:
         # Everything else OCRmyPDF raises deliberately is about this input or its output.
         raise OcrError(f"OCRmyPDF stopped: {first_line(exc)}") from exc
+
+
+def _bomb_message(exc: Exception, budget: object) -> str:
+    """Pillow's refusal in our words: its message quotes its own limit (twice the budget
+    it was given), which is neither --max-image-mpixels nor anything the user set."""
+    found = _BOMB_SIZE.search(str(exc))
+    size = f" has {int(found.group(1)) / 1e6:,.0f} megapixels," if found else " is"
+    return (
+        f"An image in the PDF{size} more than the budget of {budget:g} megapixels."
+        if (isinstance(budget, int | float))
+        else f"An image in the PDF{size} over the pixel budget."
+    )
 
 
 def ocr_resolution_cap(pdf_path: Path, max_dpi: int) -> tuple[float, int] | None:

@@ -100,8 +100,10 @@ def image_to_pdf(source: Path, target: Path, fallback_dpi: int, max_mpixels: flo
                 data = bytes(img2pdf.convert(str(source), layout_fun=_in_order(dpis)))
             else:
                 data = _frames_to_pdf(ImageSequence.Iterator(image), fallback_dpi, notes)
-    except Image.DecompressionBombError as exc:
-        raise TooLargeError(f"The image is larger than the pixel budget ({exc}).") from exc
+    except Image.DecompressionBombError as exc:  # a frame the header did not announce
+        raise TooLargeError(
+            f"A frame of the image is over the budget of {max_mpixels:g} megapixels."
+        ) from exc
     except (OSError, SyntaxError, ValueError, img2pdf.ImageOpenError) as exc:
         # A TIFF layout Pillow does not decode (planar 16-bit colour, 16-bit gray with
         # alpha): tifffile's turn, before calling it damaged.

@@ -18,6 +18,8 @@ from pypdf import PdfReader
 
 _SPACE = re.compile(r"\s+")
 _GLYPH_NAME = re.compile(r"/[A-Za-z][\w.]*")
+# Alphabetic presentation forms (U+FB00-FB4F), Arabic presentation forms A and B.
+_PRESENTATION = re.compile(r"[\ufb00-\ufdff\ufe70-\ufeff]+")
 _SKIPPED = re.compile(r"\[OCR skipped on page\(s\) (\d+)(?:-(\d+))?\]")
 
 
@@ -34,7 +36,7 @@ class SidecarText:
         pages = ", ".join(map(str, self.unreadable))
         return [
             f"the text layer of page(s) {pages} looks unreadable (fonts without a Unicode "
-            "mapping?); --existing-text force OCRs such pages"
+            "mapping?), so the sidecar leaves it out; --existing-text force OCRs such pages"
         ]
 
     def without(self, pages: tuple[int, ...]) -> SidecarText:
@@ -97,6 +99,8 @@ def build_sidecar(
         for index, (ocr, text) in enumerate(zip(split, pages, strict=True))
         if ocr is None and looks_unreadable(text)
     )
+    # Junk (glyph names, control characters) is not text a search could find: left out.
+    pages = tuple("" if n in unreadable else p for n, p in enumerate(pages, start=1))
     return SidecarText(pages, ocr_pages, unreadable)
 
 
@@ -119,6 +123,15 @@ def layer_text(reader: PdfReader, index: int) -> str:
     return (reader.pages[index].extract_text() or "").replace("\x00", "")
 
 
+def searchable(text: str) -> str:
+    """NFC, with presentation forms (Arabic contextual shapes, Latin ligatures such as ﬁ)
+    replaced by the letters they show: what a text layer extracts with some fonts, and
+    what no one types into a search."""
+    if _PRESENTATION.search(text):
+        text = _PRESENTATION.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+    return unicodedata.normalize("NFC", text)
+
+
 def _tidy(page: str) -> str:
-    page = page.rstrip()
+    page = searchable(page).rstrip()
     return f"{page}\n" if page else ""
