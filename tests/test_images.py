@@ -19,6 +19,10 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from .conftest import Run, run_scan2pdf
 from .helpers import FONT, pdf_pages, pdf_text, rendered_lightness, squash
 
+LIGHT_ON_CLEAR = (
+    "light content on a transparent background: shown as it looks on white, "
+    "read from an inverted copy"
+)
 TEXT = "Preflight keeps scans legible"
 
 
@@ -166,7 +170,8 @@ class Case:
 
 CASES: dict[str, Case] = {
     "white-on-clear.png": Case(
-        white_on_clear, notes=("light content on a transparent background: flattened and inverted",)
+        white_on_clear,
+        notes=(LIGHT_ON_CLEAR,),
     ),
     "black-on-clear.png": Case(black_on_clear, notes=("transparency flattened onto white",)),
     "gray-alpha-frames.tiff": Case(
@@ -354,3 +359,28 @@ def test_an_oversized_image_in_a_pdf_is_refused_with_the_budget_that_applied(
         "Raise --max-image-mpixels if this machine has the memory for it, "
         "or split or downsample the image first."
     )
+
+
+def test_a_light_illustration_on_transparency_keeps_its_colours(tmp_path: Path) -> None:
+    """Shown as it looks on white, never as its negative; its text still read."""
+    art = Image.new("RGBA", (1400, 700), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(art)
+    draw.ellipse((100, 60, 600, 560), fill=(255, 230, 120, 255))  # a pale yellow sun
+    draw.rectangle((800, 100, 1300, 500), fill=(170, 210, 255, 255))  # a light blue sky
+    font = ImageFont.truetype(FONT, 64)
+    draw.text((60, 600), TEXT, font=font, fill=(250, 250, 250, 255))  # white caption
+    art.save(tmp_path / "poster.png", dpi=(300, 300))
+    run = run_scan2pdf(
+        "convert", tmp_path / "poster.png", "-o", tmp_path / "out", report=tmp_path / "r.jsonl"
+    )
+    assert run.returncode == 0, run.stderr
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(str(tmp_path / "out" / "poster.pdf"))
+    shown = document[0].render(scale=0.5).to_pil().convert("RGB").resize(art.size)
+    document.close()
+    on_white = Image.alpha_composite(Image.new("RGBA", art.size, "white"), art).convert("RGB")
+    for point in ((350, 310), (1050, 300), (700, 50)):  # sun, sky, background
+        got, want = shown.getpixel(point), on_white.getpixel(point)
+        assert all(abs(g - w) < 30 for g, w in zip(got, want, strict=True)), (point, got, want)
+    assert squash(TEXT) in squash((tmp_path / "out" / "poster.txt").read_text())

@@ -31,17 +31,24 @@ class Checked:
     ocrmypdf_sidecar: Path
 
 
-def ocr_checked(source: Path, scratch: Path, options: Options, jobs: int, pages: int) -> Checked:
+def ocr_checked(
+    source: Path,
+    scratch: Path,
+    options: Options,
+    jobs: int,
+    pages: int,
+    ocr_twins: dict[int, Path] | None = None,
+) -> Checked:
     """``run_ocr`` into ``scratch``, verified; again as a plain PDF when the layer is wrong."""
-    attempt = _attempt(source, scratch / "first", options, jobs, pages)
+    twins = ocr_twins or {}
+    attempt = _attempt(source, scratch / "first", options, jobs, pages, twins)
     wrong = _wrong_pages(attempt, pages)
     if not wrong:
         return attempt
     shown = ", ".join(map(str, wrong))
     if options.output_type != "pdf":
-        plain = _attempt(
-            source, scratch / "plain", replace(options, output_type="pdf"), jobs, pages
-        )
+        plain_options = replace(options, output_type="pdf")
+        plain = _attempt(source, scratch / "plain", plain_options, jobs, pages, twins)
         if not _wrong_pages(plain, pages):
             plain.run.notes.append(
                 f"the {options.output_type} output's text layer lacked the recognised text of "
@@ -56,10 +63,17 @@ def ocr_checked(source: Path, scratch: Path, options: Options, jobs: int, pages:
     )
 
 
-def _attempt(source: Path, folder: Path, options: Options, jobs: int, pages: int) -> Checked:
+def _attempt(
+    source: Path,
+    folder: Path,
+    options: Options,
+    jobs: int,
+    pages: int,
+    twins: dict[int, Path],
+) -> Checked:
     folder.mkdir()
     pdf, sidecar = folder / "output.pdf", folder / "ocrmypdf-sidecar.txt"
-    run = run_ocr(source, pdf, sidecar, options, jobs, pages)
+    run = run_ocr(source, pdf, sidecar, options, jobs, pages, twins)
     return Checked(run, verify_pdf(pdf, pages), pdf, sidecar)
 
 

@@ -37,6 +37,7 @@ from scan2pdf.worker.ocrengine import (
     PageRecord,
     read_records,
 )
+from scan2pdf.worker.rasterize import TWINS_KEYWORD
 from scan2pdf.worker.sidecar import join_ocrmypdf_sidecar, split_ocrmypdf_sidecar
 
 # qpdf names the file it failed on, a temporary one of OCRmyPDF's: not for the report.
@@ -55,7 +56,13 @@ class OcrRun:
 
 
 def run_ocr(
-    source_pdf: Path, output_pdf: Path, sidecar: Path, options: Options, jobs: int, pages: int
+    source_pdf: Path,
+    output_pdf: Path,
+    sidecar: Path,
+    options: Options,
+    jobs: int,
+    pages: int,
+    ocr_twins: dict[int, Path] | None = None,
 ) -> OcrRun:
     """OCR ``source_pdf`` into ``output_pdf`` and OCRmyPDF's own ``sidecar``.
 
@@ -64,6 +71,9 @@ def run_ocr(
     worker for documents of several pages (their Python work between Tesseract runs then
     overlaps without the GIL: measured 7% faster on a 48-page PDF, 2026-12-02), threads
     for one page (no fork for nothing).
+
+    ``ocr_twins``: pages whose OCR image is another image (``worker/images.py``), handed
+    to the rasteriser plugin (``worker/rasterize.py``).
 
     Pages found turned (``worker/orientation.py``) are then read again the right way up:
     their /Rotate is corrected in the output and OCRmyPDF redoes only those pages
@@ -85,6 +95,8 @@ def run_ocr(
     # the text layer, in the same run (the engine reads them).
     extra["tesseract_config"] = [*extra.get("tesseract_config", ()), "tsv"]
     extra[PAGES_KEYWORD] = str(records)
+    if ocr_twins:
+        extra[TWINS_KEYWORD] = {str(n): str(path) for n, path in ocr_twins.items()}
     common: dict[str, Any] = {
         "language": list(options.languages),
         "jobs": jobs,

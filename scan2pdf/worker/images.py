@@ -51,6 +51,9 @@ LayoutFun = Callable[[int, int, tuple[float, float]], tuple[float, float, float,
 class ImagePdf:
     pages: int
     notes: list[str] = field(default_factory=list)
+    # 1-based page -> the image OCR should read instead of the page as shown: light
+    # content on a transparent background, shown as it looks on white (_flatten).
+    ocr_twins: dict[int, Path] = field(default_factory=dict)
 
 
 def set_pixel_budget(max_mpixels: float) -> None:
@@ -95,11 +98,12 @@ def image_to_pdf(source: Path, target: Path, fallback_dpi: int, max_mpixels: flo
             pages = getattr(image, "n_frames", 1)
             _check_budget(image, max_mpixels)
             notes: list[str] = []
+            twins: dict[int, Image.Image] = {}
             if all(_embeddable(frame) for frame in ImageSequence.Iterator(image)):
                 dpis = [_frame_dpi(f, fallback_dpi, notes) for f in ImageSequence.Iterator(image)]
                 data = bytes(img2pdf.convert(str(source), layout_fun=_in_order(dpis)))
             else:
-                data = _frames_to_pdf(ImageSequence.Iterator(image), fallback_dpi, notes)
+                data = _frames_to_pdf(ImageSequence.Iterator(image), fallback_dpi, notes, twins)
     except Image.DecompressionBombError as exc:  # a frame the header did not announce
         raise TooLargeError(
             f"A frame of the image is over the budget of {max_mpixels:g} megapixels."
@@ -110,10 +114,14 @@ def image_to_pdf(source: Path, target: Path, fallback_dpi: int, max_mpixels: flo
         wide = wide_tiff_frames(source, max_mpixels) if is_tiff(source) else None
         if wide is None:
             raise CorruptInputError(f"The image cannot be decoded ({first_line(exc)}).") from exc
-        notes = ["decoded with tifffile (a TIFF layout Pillow does not read)"]
-        pages, data = len(wide), _frames_to_pdf(wide, fallback_dpi, notes)
+        notes, twins = ["decoded with tifffile (a TIFF layout Pillow does not read)"], {}
+        pages, data = len(wide), _frames_to_pdf(wide, fallback_dpi, notes, twins)
     target.write_bytes(data)
-    return ImagePdf(pages, _dedupe(notes))
+    saved = {}
+    for number, twin in twins.items():
+        saved[number] = target.with_name(f"{target.stem}-ocr-{number}.png")
+        twin.save(saved[number])
+    return ImagePdf(pages, _dedupe(notes), saved)
 
 
 def _check_budget(image: Image.Image, max_mpixels: float) -> None:
@@ -196,12 +204,21 @@ def _in_order(dpis: list[float]) -> LayoutFun:
     return layout
 
 
-def _frames_to_pdf(images: Iterable[Image.Image], fallback_dpi: int, notes: list[str]) -> bytes:
-    """The normalised path: every frame through Pillow into a lossless PNG, then img2pdf."""
+def _frames_to_pdf(
+    images: Iterable[Image.Image],
+    fallback_dpi: int,
+    notes: list[str],
+    twins: dict[int, Image.Image],
+) -> bytes:
+    """The normalised path: every frame through Pillow into a lossless PNG, then img2pdf.
+
+    ``twins`` gains, by 1-based page, the images OCR should read instead (``_flatten``)."""
     frames: list[bytes] = []
     dpis: list[float] = []
-    for raw in images:
-        frame, dpi = _normalise(raw, fallback_dpi, notes)
+    for number, raw in enumerate(images, start=1):
+        frame, dpi, twin = _normalise(raw, fallback_dpi, notes)
+        if twin is not None:
+            twins[number] = twin
         buffer = io.BytesIO()
         frame.save(buffer, "PNG")
         frames.append(buffer.getvalue())
@@ -211,14 +228,15 @@ def _frames_to_pdf(images: Iterable[Image.Image], fallback_dpi: int, notes: list
 
 def _normalise(
     frame: Image.Image, fallback_dpi: int, notes: list[str]
-) -> tuple[Image.Image, float]:
+) -> tuple[Image.Image, float, Image.Image | None]:
     dpi_info = frame.info.get("dpi")
     if frame.getexif().get(0x0112, 1) != 1:
         notes.append("EXIF orientation applied")
     upright = ImageOps.exif_transpose(frame) or frame
     flat = _to_8bit(upright)
+    twin: Image.Image | None = None
     if flat.mode in _ALPHA_MODES or "transparency" in flat.info:
-        flat = _flatten(flat, notes)
+        flat, twin = _flatten(flat, notes)
     elif flat.mode == "CMYK":
         flat = _cmyk_to_rgb(flat)
     elif flat.mode not in ("1", "L", "RGB"):
@@ -226,11 +244,13 @@ def _normalise(
     if dpi_info and _non_square(dpi_info) and min(dpi_info) > IMPLAUSIBLE_DPI:
         x, y = float(dpi_info[0]), float(dpi_info[1])
         target = max(x, y)
-        flat = flat.resize((round(flat.width * target / x), round(flat.height * target / y)))
+        size = (round(flat.width * target / x), round(flat.height * target / y))
+        flat = flat.resize(size)
+        twin = twin.resize(size) if twin is not None else None
         notes.append(f"resampled from {_format_dpi(dpi_info)} dpi to square pixels")
-        return flat, target
+        return flat, target, twin
     flat.info["dpi"] = dpi_info
-    return flat, _frame_dpi(flat, fallback_dpi, notes)
+    return flat, _frame_dpi(flat, fallback_dpi, notes), twin
 
 
 def _to_8bit(frame: Image.Image) -> Image.Image:
@@ -245,12 +265,15 @@ def _to_8bit(frame: Image.Image) -> Image.Image:
     return frame
 
 
-def _flatten(frame: Image.Image, notes: list[str]) -> Image.Image:
-    """Remove alpha so whatever is drawn stays visible.
+def _flatten(frame: Image.Image, notes: list[str]) -> tuple[Image.Image, Image.Image | None]:
+    """Remove alpha: the page as it looks on white, and, where OCR cannot read that, the
+    image it reads instead.
 
     Flattening onto white hides white or light text drawn on a transparent background.
-    So: where a real share of the image is see-through and what is drawn is light,
-    flatten onto black and invert, giving dark text on a white page; otherwise onto white.
+    The page still shows it so (that is how it looks on paper, and a colour illustration
+    must never come out as its negative), but where a real share of the image is
+    see-through and what is drawn is light, OCR reads a twin: flattened onto black and
+    inverted, dark on white, pixel for pixel the same size (``worker/rasterize.py``).
     """
     rgba = frame.convert("RGBA")
     alpha = rgba.getchannel("A")
@@ -260,13 +283,18 @@ def _flatten(frame: Image.Image, notes: list[str]) -> Image.Image:
     if see_through >= _TRANSPARENT_SHARE and see_through < 1.0:
         ink = ImageStat.Stat(rgba.convert("L"), mask=drawn).mean[0]
         light_ink = ink > 127
-    background = (0, 0, 0, 255) if light_ink else (255, 255, 255, 255)
-    flat = Image.alpha_composite(Image.new("RGBA", rgba.size, background), rgba).convert("RGB")
-    if light_ink:
-        notes.append("light content on a transparent background: flattened and inverted")
-        return ImageOps.invert(flat)
-    notes.append("transparency flattened onto white")
-    return flat
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    flat = Image.alpha_composite(white, rgba).convert("RGB")
+    if not light_ink:
+        notes.append("transparency flattened onto white")
+        return flat, None
+    black = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
+    twin = ImageOps.invert(Image.alpha_composite(black, rgba).convert("RGB"))
+    notes.append(
+        "light content on a transparent background: shown as it looks on white, "
+        "read from an inverted copy"
+    )
+    return flat, twin
 
 
 def _cmyk_to_rgb(frame: Image.Image) -> Image.Image:

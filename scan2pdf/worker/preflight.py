@@ -39,6 +39,8 @@ class Prepared:
     pdf: Path
     pages: int
     notes: list[str] = field(default_factory=list)
+    # 1-based page -> the image OCR reads in its place (worker/images.py, ImagePdf).
+    ocr_twins: dict[int, Path] = field(default_factory=dict)
 
 
 def prepare(
@@ -50,12 +52,13 @@ def prepare(
         return _prepare_pages(parts, options, scratch)
     target = scratch / "image.pdf"
     made = image_to_pdf(source, target, options.image_dpi, options.max_image_mpixels)
-    return Prepared(target, made.pages, made.notes)
+    return Prepared(target, made.pages, made.notes, made.ocr_twins)
 
 
 def _prepare_pages(parts: tuple[Path, ...], options: Options, scratch: Path) -> Prepared:
     joined = pikepdf.new()
     notes: list[str] = []
+    twins: dict[int, Path] = {}
     for number, page in enumerate(parts, 1):
         target = scratch / f"page-{number:05d}.pdf"
         try:
@@ -67,12 +70,14 @@ def _prepare_pages(parts: tuple[Path, ...], options: Options, scratch: Path) -> 
                 f"Page {number} ({page.name}) cannot be decoded ({first_line(exc)})."
             ) from exc
         notes.extend(f"{page.name}: {note}" for note in made.notes)
+        if 1 in made.ocr_twins:  # each page image is one page
+            twins[number] = made.ocr_twins[1]
         with pikepdf.open(target) as single:
             joined.pages.extend(single.pages)
         target.unlink()
     pdf = scratch / "pages.pdf"
     joined.save(pdf)
-    return Prepared(pdf, len(joined.pages), notes)
+    return Prepared(pdf, len(joined.pages), notes, twins)
 
 
 def _prepare_pdf(source: Path, scratch: Path) -> Prepared:

@@ -42,6 +42,9 @@ _HARMLESS = frozenset(
 )
 # Points of slack when comparing the image's placement with the page's MediaBox.
 _PLACEMENT_SLACK = 0.01
+# The ocr() keyword that maps pages (1-based, as strings) to the image OCR reads instead
+# of the page (worker/images.py: light content on transparency, shown as on white).
+TWINS_KEYWORD = "scan2pdf_ocr_twins"
 # Pixels of slack between the scan's size and the raster OCRmyPDF expects (the same
 # tolerance its PDFium rasteriser applies to rounding).
 _SIZE_SLACK = 2
@@ -58,12 +61,19 @@ def rasterize_pdf_page(
     rotation: int | None,
     filter_vector: bool,
     use_cropbox: bool,
+    options: Any = None,
 ) -> Path | None:
     """Write the page's scan as the OCR image when that is what rendering would produce.
 
     Tried before OCRmyPDF's own rasterisers (``tryfirst``); returning None hands the page
     to them. pluggy passes only the hook arguments named here.
     """
+    twins = getattr(options, TWINS_KEYWORD, None) if options is not None else None
+    if twins and str(pageno) in twins:
+        twin = Path(twins[str(pageno)])
+        return _write_twin(
+            twin, input_file, output_file, raster_device, raster_dpi, pageno, page_dpi, rotation
+        )
     if rotation or filter_vector or use_cropbox:
         return None
     mode = _DEVICE_MODES.get(str(getattr(raster_device, "value", raster_device)).lower())
@@ -83,6 +93,35 @@ def rasterize_pdf_page(
         image = _fit(image, width, height)
     dpi = page_dpi or raster_dpi
     # Uncompressed, with the resolution Tesseract and OCRmyPDF read back (module docstring).
+    image.save(output_file, format="TIFF", dpi=(float(dpi.x), float(dpi.y)))
+    return output_file
+
+
+def _write_twin(
+    twin: Path,
+    input_file: Path,
+    output_file: Path,
+    raster_device: Any,
+    raster_dpi: Any,
+    pageno: int,
+    page_dpi: Any,
+    rotation: int | None,
+) -> Path:
+    """The page's OCR twin, at the size and orientation the page's raster would have."""
+    device = str(getattr(raster_device, "value", raster_device)).lower()
+    with pikepdf.open(input_file) as pdf:
+        box = [float(v) for v in pdf.pages[pageno - 1].mediabox]
+    width = round((box[2] - box[0]) * float(raster_dpi.x) / 72)
+    height = round((box[3] - box[1]) * float(raster_dpi.y) / 72)
+    with Image.open(twin) as opened:
+        image = opened.convert("RGB" if device == "png16m" else "L")
+    if image.size != (width, height):
+        image = image.resize((width, height))
+    if rotation:
+        image = image.rotate(-rotation, expand=True)  # /Rotate turns clockwise
+    if _DEVICE_MODES.get(device) == "1":
+        image = image.convert("1")
+    dpi = page_dpi or raster_dpi
     image.save(output_file, format="TIFF", dpi=(float(dpi.x), float(dpi.y)))
     return output_file
 
