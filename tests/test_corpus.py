@@ -137,7 +137,16 @@ OUTCOMES: dict[str, Expect] = {
     "ocrmypdf__kcs.pdf": ("converted", None, 1, 1, [LEFT]),
     "ocrmypdf__epson.pdf": ("converted", None, 1, 1, []),
     "ocrmypdf__acroform.pdf": ("converted", None, 1, 1, []),
-    "ocrmypdf__aspect.pdf": ("converted", None, 1, 1, []),
+    "ocrmypdf__aspect.pdf": (
+        "converted",
+        None,
+        1,
+        1,
+        [
+            "the scan of page(s) 1 is stretched over its page (different resolutions across "
+            "and down): OCRed with square pixels, then scaled back"
+        ],
+    ),
     "ocrmypdf__2400dpi.pdf": (
         "converted",
         None,

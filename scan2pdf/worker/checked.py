@@ -19,7 +19,9 @@ from pypdf import PdfReader
 from scan2pdf.core.options import Options
 from scan2pdf.errors import InvalidOutputError
 from scan2pdf.worker.engine import OcrRun, run_ocr
+from scan2pdf.worker.preflight import Prepared
 from scan2pdf.worker.sidecar import split_ocrmypdf_sidecar
+from scan2pdf.worker.stretched import restretch
 from scan2pdf.worker.verify import pages_not_carried, verify_pdf
 
 
@@ -31,24 +33,17 @@ class Checked:
     ocrmypdf_sidecar: Path
 
 
-def ocr_checked(
-    source: Path,
-    scratch: Path,
-    options: Options,
-    jobs: int,
-    pages: int,
-    ocr_twins: dict[int, Path] | None = None,
-) -> Checked:
+def ocr_checked(prepared: Prepared, scratch: Path, options: Options, jobs: int) -> Checked:
     """``run_ocr`` into ``scratch``, verified; again as a plain PDF when the layer is wrong."""
-    twins = ocr_twins or {}
-    attempt = _attempt(source, scratch / "first", options, jobs, pages, twins)
+    pages = prepared.pages
+    attempt = _attempt(prepared, scratch / "first", options, jobs)
     wrong = _wrong_pages(attempt, pages)
     if not wrong:
         return attempt
     shown = ", ".join(map(str, wrong))
     if options.output_type != "pdf":
         plain_options = replace(options, output_type="pdf")
-        plain = _attempt(source, scratch / "plain", plain_options, jobs, pages, twins)
+        plain = _attempt(prepared, scratch / "plain", plain_options, jobs)
         if not _wrong_pages(plain, pages):
             plain.run.notes.append(
                 f"the {options.output_type} output's text layer lacked the recognised text of "
@@ -63,18 +58,13 @@ def ocr_checked(
     )
 
 
-def _attempt(
-    source: Path,
-    folder: Path,
-    options: Options,
-    jobs: int,
-    pages: int,
-    twins: dict[int, Path],
-) -> Checked:
+def _attempt(prepared: Prepared, folder: Path, options: Options, jobs: int) -> Checked:
     folder.mkdir()
     pdf, sidecar = folder / "output.pdf", folder / "ocrmypdf-sidecar.txt"
-    run = run_ocr(source, pdf, sidecar, options, jobs, pages, twins)
-    return Checked(run, verify_pdf(pdf, pages), pdf, sidecar)
+    run = run_ocr(prepared.pdf, pdf, sidecar, options, jobs, prepared.pages, prepared.ocr_twins)
+    if prepared.stretches:
+        restretch(pdf, prepared.stretches)
+    return Checked(run, verify_pdf(pdf, prepared.pages), pdf, sidecar)
 
 
 def _wrong_pages(attempt: Checked, pages: int) -> tuple[int, ...]:

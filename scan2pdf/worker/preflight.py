@@ -30,6 +30,7 @@ from scan2pdf.errors import (
     first_line,
 )
 from scan2pdf.worker.images import image_to_pdf
+from scan2pdf.worker.stretched import Stretch, unstretch
 
 
 @dataclass
@@ -41,18 +42,34 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     # 1-based page -> the image OCR reads in its place (worker/images.py, ImagePdf).
     ocr_twins: dict[int, Path] = field(default_factory=dict)
+    # 0-based page -> its own box, for pages OCRed squared (worker/stretched.py).
+    stretches: dict[int, Stretch] = field(default_factory=dict)
 
 
 def prepare(
     source: Path, kind: str, options: Options, scratch: Path, parts: tuple[Path, ...] = ()
 ) -> Prepared:
     if kind == "pdf":
-        return _prepare_pdf(source, scratch)
+        return _squared(_prepare_pdf(source, scratch), scratch)
     if kind == "pages":
         return _prepare_pages(parts, options, scratch)
     target = scratch / "image.pdf"
     made = image_to_pdf(source, target, options.image_dpi, options.max_image_mpixels)
     return Prepared(target, made.pages, made.notes, made.ocr_twins)
+
+
+def _squared(prepared: Prepared, scratch: Path) -> Prepared:
+    """The PDF with its stretched scans squared for OCR (scaled back after it)."""
+    squared = scratch / "squared.pdf"
+    stretches = unstretch(prepared.pdf, squared)
+    if not stretches:
+        return prepared
+    pages = ", ".join(str(index + 1) for index in sorted(stretches))
+    prepared.notes.append(
+        f"the scan of page(s) {pages} is stretched over its page (different resolutions "
+        "across and down): OCRed with square pixels, then scaled back"
+    )
+    return Prepared(squared, prepared.pages, prepared.notes, stretches=stretches)
 
 
 def _prepare_pages(parts: tuple[Path, ...], options: Options, scratch: Path) -> Prepared:

@@ -128,6 +128,27 @@ def _write_twin(
 
 def sole_page_scan(page: pikepdf.Page) -> Image.Image | None:
     """The decoded image, when the page draws exactly one plain image over its MediaBox."""
+    placed = scan_placement(page)
+    if placed is None:
+        return None
+    xobject = page.obj.Resources.XObject[placed[0]]
+    assert isinstance(xobject, pikepdf.Stream)  # scan_placement checked it
+    if any(key in xobject for key in ("/SMask", "/Mask", "/Decode", "/ImageMask")):
+        return None
+    image = pikepdf.PdfImage(xobject)
+    if str(image.colorspace) not in _COLOURSPACES or image.bits_per_component not in (1, 8):
+        return None
+    if list(image.filters) not in _FILTERS:  # pikepdf honours CCITT's BlackIs1 itself
+        return None
+    try:
+        return image.as_pil_image()
+    except (pikepdf.PdfError, NotImplementedError, OSError, ValueError):
+        return None  # whatever pikepdf cannot hand over, PDFium still can render
+
+
+def scan_placement(page: pikepdf.Page) -> tuple[str, int, int] | None:
+    """(name, width, height in pixels) of the one image the page draws over its whole
+    MediaBox and nothing else, unrotated and unannotated; None for any other page."""
     if page.obj.get("/Rotate", 0) or page.obj.get("/UserUnit", 1) != 1:
         return None
     if page.obj.get("/Annots"):
@@ -142,17 +163,7 @@ def sole_page_scan(page: pikepdf.Page) -> Image.Image | None:
         return None
     if not _fills(page, name):
         return None
-    if any(key in xobject for key in ("/SMask", "/Mask", "/Decode", "/ImageMask")):
-        return None
-    image = pikepdf.PdfImage(xobject)
-    if str(image.colorspace) not in _COLOURSPACES or image.bits_per_component not in (1, 8):
-        return None
-    if list(image.filters) not in _FILTERS:  # pikepdf honours CCITT's BlackIs1 itself
-        return None
-    try:
-        return image.as_pil_image()
-    except (pikepdf.PdfError, NotImplementedError, OSError, ValueError):
-        return None  # whatever pikepdf cannot hand over, PDFium still can render
+    return str(name), int(xobject.Width), int(xobject.Height)
 
 
 def _fills(page: pikepdf.Page, name: str) -> bool:

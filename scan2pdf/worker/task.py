@@ -115,9 +115,7 @@ def _convert(job: Job, jobs: int) -> Outcome:
     set_pixel_budget(options.max_image_mpixels)
     try:
         prepared = _prepare(job, scratch)
-        checked = ocr_checked(
-            prepared.pdf, scratch, options, jobs, prepared.pages, prepared.ocr_twins
-        )
+        checked = ocr_checked(prepared, scratch, options, jobs)
         ocr, reader, ocr_pdf = checked.run, checked.reader, checked.pdf
         text = build_sidecar(
             checked.ocrmypdf_sidecar, reader, prepared.pages, options.existing_text
