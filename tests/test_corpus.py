@@ -106,17 +106,14 @@ OUTCOMES: dict[str, Expect] = {
         None,
         1,
         1,
-        [
-            LIGHT_ON_CLEAR,
-            LEFT,
-        ],
+        [LIGHT_ON_CLEAR],
     ),
     "rapidocr__img_exif_orientation.jpg": (
         "converted",
         None,
         1,
         1,
-        ["EXIF orientation applied", SAYS_72, LEFT],
+        ["EXIF orientation applied", SAYS_72],
     ),
     # scanned PDFs and odd encodings
     "paperless__multi-page-images.pdf": ("converted", None, 3, 3, []),

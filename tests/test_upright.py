@@ -103,7 +103,7 @@ def write_tsv(path: Path, words: list[tuple[str, float, int, int]]) -> Path:
             [("中华人民共和国万岁", 95.0, 30, 400)],
             False,
         ),  # CJK written top to bottom is not sideways
-        ([("mo", 90.0, 30, 12)], True),  # a few marks: too little to go by
+        ([("mo", 90.0, 30, 12)], False),  # a short label read confidently
         ([], False),  # a blank page: nothing to turn
     ],
 )

@@ -1,6 +1,6 @@
 """OCR a prepared PDF and make sure what it says can be found: the text layer is checked.
 
-After OCRmyPDF has written a file, its text layer is read back with pypdf (a parser that
+After OCRmyPDF has written a file, its text layer is read back with PDFium (a parser that
 did not write it) and compared, page by page, with the text Tesseract recognised
 (``verify.pages_not_carried``). OCRmyPDF's users have had outputs whose layer looked fine
 and extracted as garbage after some Ghostscript versions' PDF/A pass (OCRmyPDF 17.12's
@@ -70,4 +70,4 @@ def _attempt(prepared: Prepared, folder: Path, options: Options, jobs: int) -> C
 def _wrong_pages(attempt: Checked, pages: int) -> tuple[int, ...]:
     path = attempt.ocrmypdf_sidecar
     raw = path.read_text(encoding="utf-8") if path.exists() else ""
-    return pages_not_carried(attempt.reader, split_ocrmypdf_sidecar(raw, pages))
+    return pages_not_carried(attempt.pdf, split_ocrmypdf_sidecar(raw, pages))
