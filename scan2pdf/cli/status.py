@@ -62,8 +62,7 @@ def review_lines(entries: list[Entry]) -> list[str]:
     to_check.sort(key=lambda pair: (pair[1].confidence is not None, pair[1].confidence or 0.0))
     lines = []
     for entry, quality in to_check:
-        pages = quality.pages or {}
-        parts = [f"page {n} ({pages[n]:.0f})" for n in quality.low_confidence_pages]
+        parts = [f"page {n} ({quality.pages[n]:.0f})" for n in quality.low_confidence_pages]
         parts += [f"page {n} (no text)" for n in quality.blank_pages]
         shown = "-" if quality.confidence is None else f"{quality.confidence:.1f}"
         lines.append(f"{shown:>5}  {entry.output or entry.identity}: {', '.join(parts)}")

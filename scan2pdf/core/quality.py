@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 LOW_CONFIDENCE = 70.0
 # A page whose reading is this little, this unsure, is specks, not text: it is blank.
@@ -37,10 +37,13 @@ class Quality:
     """A file's confidence: the mean over its OCRed pages, and the pages to look at."""
 
     confidence: float | None
-    low_confidence_pages: tuple[int, ...] = ()
     blank_pages: tuple[int, ...] = ()
     # 1-based page number -> that page's confidence (OCRed pages with text only).
-    pages: Mapping[int, float] | None = None
+    pages: Mapping[int, float] = field(default_factory=dict)
+
+    @property
+    def low_confidence_pages(self) -> tuple[int, ...]:
+        return tuple(n for n, c in self.pages.items() if c < LOW_CONFIDENCE)
 
     @classmethod
     def of(cls, reads: Mapping[int, PageRead], texts: Sequence[str] = ()) -> Quality:
@@ -61,10 +64,8 @@ class Quality:
         }
         chars = sum(reads[n].chars for n in scored)
         mean = sum(reads[n].chars * c for n, c in scored.items()) / chars if chars else None
-        low = tuple(n for n, c in scored.items() if c < LOW_CONFIDENCE)
         return cls(
             round(mean, 1) if mean is not None else None,
-            low,
             blank,
             {n: round(c, 1) for n, c in scored.items()},
         )
@@ -81,7 +82,7 @@ class Quality:
 
     def dumps(self) -> str:
         """For the journal."""
-        pages = {str(n): c for n, c in (self.pages or {}).items()}
+        pages = {str(n): c for n, c in self.pages.items()}
         return json.dumps({**self.report_fields(), "pages": pages})
 
     @classmethod
@@ -89,7 +90,6 @@ class Quality:
         data = json.loads(text)
         return cls(
             data.get("confidence"),
-            tuple(data.get("low_confidence_pages", ())),
             tuple(data.get("blank_pages", ())),
             {int(n): float(c) for n, c in data.get("pages", {}).items()},
         )

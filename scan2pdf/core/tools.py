@@ -11,11 +11,13 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from scan2pdf.core.options import Options
 from scan2pdf.errors import MissingDependencyError
 
 _VERSION_RE = re.compile(r"(\d+(?:\.\d+)+)")
+_TESSDATA = re.compile(r'languages in "([^"]+)"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,20 +51,32 @@ def program_version(name: str) -> str | None:
     return match.group(1) if match else "unknown"
 
 
-@cache
-def installed_languages() -> tuple[str, ...]:
-    """Tesseract's language packs, as ``tesseract --list-langs`` reports them."""
+def _list_langs() -> str:
+    """What ``tesseract --list-langs`` prints; empty when Tesseract is missing or fails."""
     if shutil.which("tesseract") is None:
-        return ()
+        return ""
     try:
         done = subprocess.run(
             ["tesseract", "--list-langs"], capture_output=True, text=True, timeout=30, check=False
         )
     except (OSError, subprocess.SubprocessError):
-        return ()
-    lines = (done.stdout + done.stderr).splitlines()
+        return ""
+    return done.stdout + done.stderr
+
+
+@cache
+def installed_languages() -> tuple[str, ...]:
+    """Tesseract's language packs, as ``tesseract --list-langs`` reports them."""
+    lines = _list_langs().splitlines()
     # The first line is a header: List of available languages in "...": N
     return tuple(sorted(line.strip() for line in lines[1:] if line.strip()))
+
+
+@cache
+def tessdata_folder() -> Path | None:
+    """Where Tesseract reads its traineddata, from the same header line."""
+    found = _TESSDATA.search(_list_langs())
+    return Path(found.group(1)) if found else None
 
 
 def debian_language_package(language: str) -> str:

@@ -185,7 +185,7 @@ def _ocr(source: Path, output: Path, sidecar: Path, **kwargs: Any) -> None:
     try:
         ocrmypdf.ocr(source, output, sidecar=sidecar, **kwargs)
     except Image.DecompressionBombError as exc:
-        raise TooLargeError(_bomb_message(exc, kwargs.get("max_image_mpixels"))) from exc
+        raise TooLargeError(_bomb_message(exc, kwargs["max_image_mpixels"])) from exc
     except ox.EncryptedPdfError as exc:
         raise EncryptedInputError("The PDF is encrypted.") from exc
     except ox.DigitalSignatureError as exc:
@@ -206,16 +206,12 @@ def _ocr(source: Path, output: Path, sidecar: Path, **kwargs: Any) -> None:
         raise OcrError(f"OCRmyPDF stopped: {first_line(exc)}") from exc
 
 
-def _bomb_message(exc: Exception, budget: object) -> str:
+def _bomb_message(exc: Exception, budget: float) -> str:
     """Pillow's refusal in our words: its message quotes its own limit (twice the budget
     it was given), which is neither --max-image-mpixels nor anything the user set."""
     found = _BOMB_SIZE.search(str(exc))
     size = f" has {int(found.group(1)) / 1e6:,.0f} megapixels," if found else " is"
-    return (
-        f"An image in the PDF{size} more than the budget of {budget:g} megapixels."
-        if (isinstance(budget, int | float))
-        else f"An image in the PDF{size} over the pixel budget."
-    )
+    return f"An image in the PDF{size} more than the budget of {budget:g} megapixels."
 
 
 def ocr_resolution_cap(pdf_path: Path, max_dpi: int) -> tuple[float, int] | None:

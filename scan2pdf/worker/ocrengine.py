@@ -48,15 +48,8 @@ def read_records(folder: Path) -> dict[int, PageRecord]:
     records: dict[int, PageRecord] = {}
     for path in folder.glob("*.json"):
         data = json.loads(path.read_text(encoding="utf-8"))
-        turn = Turn(int(data["turn"]), str(data["how"])) if "turn" in data else None
-        reading = Reading(
-            words=int(data["words"]),
-            chars=int(data["chars"]),
-            confidence=data["confidence"],
-            on_end=float(data["on_end"]),
-            cjk=float(data["cjk"]),
-        )
-        records[int(data["page"])] = PageRecord(int(data["page"]), reading, turn)
+        turn = Turn(**data["turn"]) if data["turn"] else None
+        records[data["page"]] = PageRecord(data["page"], Reading(**data["reading"]), turn)
     return records
 
 
@@ -82,11 +75,9 @@ def _record(image: Path, tsv: Path, options: Any) -> None:
     if getattr(options, UPRIGHT_KEYWORD, False) and reading.doubtful():
         timeout = float(options.tesseract.non_ocr_timeout or 180)
         turn = decide(image, list(options.languages), reading, timeout)
-    record = {"page": int(page.group(1)), **asdict(reading)}
-    if turn is not None:
-        record["turn"], record["how"] = turn.angle, turn.how
-    target = Path(folder) / f"{int(page.group(1))}.json"
-    target.write_text(json.dumps(record), encoding="utf-8")
+    number = int(page.group(1))
+    record = asdict(PageRecord(number, reading, turn))  # nested: reading, turn or None
+    (Path(folder) / f"{number}.json").write_text(json.dumps(record), encoding="utf-8")
 
 
 @hookimpl(tryfirst=True)

@@ -64,8 +64,8 @@ class Reading:
 
     def doubtful(self) -> bool:
         """Whether the page needs a look. A short label read confidently does not: turned,
-        it would read poorly or stand on end; checking every such page cost a batch of 500
-        one-line files 2.5x its time (measured 2026-12-02)."""
+        it would read poorly or stand on end, and a batch of one-line files would pay the
+        detector and four readings on every page."""
         if self.confidence is None:
             return False  # nothing read: a blank page has no way up
         return self.confidence < DOUBTFUL_CONFIDENCE or self.on_end > SIDEWAYS_SHARE

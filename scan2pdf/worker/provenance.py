@@ -11,15 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-import shutil
-import subprocess
 from functools import cache
 from pathlib import Path
 
-from scan2pdf.core.tools import program_version
-
-_TESSDATA = re.compile(r'languages in "([^"]+)"')
+from scan2pdf.core.tools import program_version, tessdata_folder
 
 
 @cache
@@ -27,7 +22,7 @@ def made_by(languages: tuple[str, ...]) -> str:
     """JSON: {"ocrmypdf", "tesseract", "ghostscript", "traineddata": {lang: sha256[:16]}}."""
     import ocrmypdf  # in the worker, where it is loaded already
 
-    folder = _tessdata()
+    folder = tessdata_folder()
     data = {lang: _digest(folder / f"{lang}.traineddata") if folder else None for lang in languages}
     return json.dumps(
         {
@@ -38,19 +33,6 @@ def made_by(languages: tuple[str, ...]) -> str:
         },
         sort_keys=True,
     )
-
-
-def _tessdata() -> Path | None:
-    if shutil.which("tesseract") is None:
-        return None
-    try:
-        done = subprocess.run(
-            ["tesseract", "--list-langs"], capture_output=True, text=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    found = _TESSDATA.search(done.stdout + done.stderr)
-    return Path(found.group(1)) if found else None
 
 
 def _digest(path: Path) -> str | None:

@@ -68,28 +68,27 @@ def rasterize_pdf_page(
     Tried before OCRmyPDF's own rasterisers (``tryfirst``); returning None hands the page
     to them. pluggy passes only the hook arguments named here.
     """
+    device = str(getattr(raster_device, "value", raster_device)).lower()
     twins = getattr(options, TWINS_KEYWORD, None) if options is not None else None
-    if twins and str(pageno) in twins:
-        twin = Path(twins[str(pageno)])
-        return _write_twin(
-            twin, input_file, output_file, raster_device, raster_dpi, pageno, page_dpi, rotation
-        )
-    if rotation or filter_vector or use_cropbox:
+    twin = Path(twins[str(pageno)]) if twins and str(pageno) in twins else None
+    if twin is None and (rotation or filter_vector or use_cropbox):
         return None
-    mode = _DEVICE_MODES.get(str(getattr(raster_device, "value", raster_device)).lower())
-    if mode is None:
+    mode = _DEVICE_MODES.get(device)
+    if twin is None and mode is None:
         return None
     with pikepdf.open(input_file) as pdf:
         page = pdf.pages[pageno - 1]
-        image = sole_page_scan(page)
-        if image is None or image.mode != mode:
-            return None
         box = [float(v) for v in page.mediabox]
+        image = sole_page_scan(page) if twin is None else None
     width = round((box[2] - box[0]) * float(raster_dpi.x) / 72)
     height = round((box[3] - box[1]) * float(raster_dpi.y) / 72)
-    if abs(image.width - width) > _SIZE_SLACK or abs(image.height - height) > _SIZE_SLACK:
+    if twin is not None:
+        image = _twin_raster(twin, device, (width, height), rotation)
+    elif image is None or image.mode != mode:
+        return None
+    elif abs(image.width - width) > _SIZE_SLACK or abs(image.height - height) > _SIZE_SLACK:
         return None  # the page would be resampled: leave that to OCRmyPDF's rasteriser
-    if image.size != (width, height):
+    elif image.size != (width, height):
         image = _fit(image, width, height)
     dpi = page_dpi or raster_dpi
     # Uncompressed, with the resolution Tesseract and OCRmyPDF read back (module docstring).
@@ -97,33 +96,17 @@ def rasterize_pdf_page(
     return output_file
 
 
-def _write_twin(
-    twin: Path,
-    input_file: Path,
-    output_file: Path,
-    raster_device: Any,
-    raster_dpi: Any,
-    pageno: int,
-    page_dpi: Any,
-    rotation: int | None,
-) -> Path:
-    """The page's OCR twin, at the size and orientation the page's raster would have."""
-    device = str(getattr(raster_device, "value", raster_device)).lower()
-    with pikepdf.open(input_file) as pdf:
-        box = [float(v) for v in pdf.pages[pageno - 1].mediabox]
-    width = round((box[2] - box[0]) * float(raster_dpi.x) / 72)
-    height = round((box[3] - box[1]) * float(raster_dpi.y) / 72)
+def _twin_raster(
+    twin: Path, device: str, size: tuple[int, int], rotation: int | None
+) -> Image.Image:
+    """The page's OCR twin, at the size, mode and orientation its raster would have."""
     with Image.open(twin) as opened:
         image = opened.convert("RGB" if device == "png16m" else "L")
-    if image.size != (width, height):
-        image = image.resize((width, height))
+    if image.size != size:
+        image = image.resize(size)
     if rotation:
         image = image.rotate(-rotation, expand=True)  # /Rotate turns clockwise
-    if _DEVICE_MODES.get(device) == "1":
-        image = image.convert("1")
-    dpi = page_dpi or raster_dpi
-    image.save(output_file, format="TIFF", dpi=(float(dpi.x), float(dpi.y)))
-    return output_file
+    return image.convert("1") if _DEVICE_MODES.get(device) == "1" else image
 
 
 def sole_page_scan(page: pikepdf.Page) -> Image.Image | None:

@@ -100,8 +100,7 @@ def build_sidecar(
         if ocr is None and looks_unreadable(text)
     )
     # Junk (glyph names, control characters) is not text a search could find: left out.
-    pages = tuple("" if n in unreadable else p for n, p in enumerate(pages, start=1))
-    return SidecarText(pages, ocr_pages, unreadable)
+    return SidecarText(pages, ocr_pages, unreadable).without(unreadable)
 
 
 def looks_unreadable(text: str) -> bool:
