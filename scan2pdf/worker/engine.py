@@ -10,6 +10,7 @@ pixel limit), which is why every concurrent file has its own worker process.
 from __future__ import annotations
 
 import re
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import ocrmypdf
 import pikepdf
 from ocrmypdf import exceptions as ox
+from ocrmypdf.helpers import check_pdf
 from PIL import Image
 
 from scan2pdf.core.options import Options
@@ -24,8 +26,10 @@ from scan2pdf.core.workload import largest_image_pixels
 from scan2pdf.errors import (
     CorruptInputError,
     EncryptedInputError,
+    InvalidOutputError,
     MissingDependencyError,
     OcrError,
+    Scan2PdfError,
     SignedInputError,
     TooLargeError,
     first_line,
@@ -39,6 +43,7 @@ from scan2pdf.worker.ocrengine import (
 )
 from scan2pdf.worker.rasterize import TWINS_KEYWORD
 from scan2pdf.worker.sidecar import join_ocrmypdf_sidecar, split_ocrmypdf_sidecar
+from scan2pdf.worker.verify import pages_unlike
 
 # qpdf names the file it failed on, a temporary one of OCRmyPDF's: not for the report.
 _SCRATCH_PATH = re.compile(r"^\S+\.pdf: ")
@@ -117,7 +122,7 @@ def run_ocr(
         ],
         **extra,
     }
-    _ocr(
+    run.notes += _ocr(
         source_pdf,
         output_pdf,
         sidecar,
@@ -138,7 +143,7 @@ def run_ocr(
     ]
     turned = {n: t.angle for n, t in turns.items() if t.angle}
     if turned:
-        _read_turned_pages(output_pdf, sidecar, turned, common)
+        run.notes += _read_turned_pages(output_pdf, sidecar, turned, common)
         for n, record in read_records(records).items():
             run.pages[n] = PageRecord(n, record.reading, run.pages[n].turn)
     return run
@@ -146,7 +151,7 @@ def run_ocr(
 
 def _read_turned_pages(
     output_pdf: Path, sidecar: Path, turned: dict[int, int], common: dict[str, Any]
-) -> None:
+) -> list[str]:
     """Turn ``turned`` pages of the first pass's output and OCR just those again."""
     work = output_pdf.parent
     upright, second_pdf, second_txt = work / "turned.pdf", work / "second.pdf", work / "second.txt"
@@ -155,7 +160,7 @@ def _read_turned_pages(
             pdf.pages[number - 1].rotate(angle, relative=True)
         pdf.save(upright)
         count = len(pdf.pages)
-    _ocr(
+    notes = _ocr(
         upright,
         second_pdf,
         second_txt,
@@ -178,32 +183,78 @@ def _read_turned_pages(
     sidecar.write_text(join_ocrmypdf_sidecar(merged), encoding="utf-8")
     second_pdf.replace(output_pdf)
     upright.unlink()
+    return notes
 
 
-def _ocr(source: Path, output: Path, sidecar: Path, **kwargs: Any) -> None:
-    """``ocrmypdf.ocr()`` with what it raises about the input mapped to our reasons."""
+def _ocr(source: Path, output: Path, sidecar: Path, **kwargs: Any) -> list[str]:
+    """``ocrmypdf.ocr()`` with what it raises about the input mapped to our reasons.
+
+    Returns notes. OCRmyPDF 17.13.0 ends by checking the PDF it has written
+    (``ocrmypdf.helpers.check_pdf``: pikepdf decodes every image), and pikepdf cannot
+    decode every image OCRmyPDF writes: a bilevel (JBIG2 or CCITT) image in a DeviceN
+    colour space raises ``HifiPrintImageNotTranscodableError`` or ``NotImplementedError``
+    there, after a good searchable PDF is in place. Such an output is looked at with
+    PDFium instead (``verify.pages_unlike``) and published with a note if every page
+    looks like its source.
+    """
     try:
         ocrmypdf.ocr(source, output, sidecar=sidecar, **kwargs)
-    except Image.DecompressionBombError as exc:
-        raise TooLargeError(_bomb_message(exc, kwargs["max_image_mpixels"])) from exc
-    except ox.EncryptedPdfError as exc:
-        raise EncryptedInputError("The PDF is encrypted.") from exc
-    except ox.DigitalSignatureError as exc:
-        raise SignedInputError("The PDF carries a digital signature.") from exc
-    except ox.MissingDependencyError as exc:
-        raise MissingDependencyError(first_line(exc)) from exc
-    except (ox.SubprocessOutputError, ox.TesseractConfigError) as exc:
-        raise OcrError(f"OCR failed: {first_line(exc)}") from exc
-    except pikepdf.PdfError as exc:
+    except Exception as exc:
+        if _raised_checking_output(exc) and output.exists():
+            return [_looked_at_instead(source, output, exc)]
+        reason = _reason_for(exc, kwargs["max_image_mpixels"])
+        if reason is None:
+            raise
+        raise reason from exc
+    return []
+
+
+def _raised_checking_output(exc: BaseException) -> bool:
+    """Whether ``exc`` came out of OCRmyPDF's check of the output it had finished."""
+    return any(
+        frame.f_code is check_pdf.__code__ for frame, _ in traceback.walk_tb(exc.__traceback__)
+    )
+
+
+def _looked_at_instead(source: Path, output: Path, exc: BaseException) -> str:
+    unlike = pages_unlike(source, output)
+    # The type only: pikepdf's messages quote object addresses (and are often empty).
+    what = type(exc).__name__
+    if unlike:
+        raise InvalidOutputError(
+            f"OCRmyPDF could not check its output ({what}), and page(s) "
+            f"{', '.join(map(str, unlike))} of it do not look like the input.",
+            "Run it again with -v and --output-type pdf and report the output.",
+        ) from exc
+    return (
+        f"OCRmyPDF's own check of the finished PDF stopped on an image pikepdf cannot "
+        f"decode ({what}); "
+        "PDFium drew every page of it like the input's, so it is published"
+    )
+
+
+def _reason_for(exc: Exception, budget: float) -> Scan2PdfError | None:
+    """Our reason for what ``ocrmypdf.ocr()`` raised; None for what we did not foresee."""
+    if isinstance(exc, Image.DecompressionBombError):
+        return TooLargeError(_bomb_message(exc, budget))
+    if isinstance(exc, ox.EncryptedPdfError):
+        return EncryptedInputError("The PDF is encrypted.")
+    if isinstance(exc, ox.DigitalSignatureError):
+        return SignedInputError("The PDF carries a digital signature.")
+    if isinstance(exc, ox.MissingDependencyError):
+        return MissingDependencyError(first_line(exc))
+    if isinstance(exc, (ox.SubprocessOutputError, ox.TesseractConfigError)):
+        return OcrError(f"OCR failed: {first_line(exc)}")
+    if isinstance(exc, pikepdf.PdfError):
         # qpdf opened the input in preflight but fails on what OCRmyPDF makes of it: damage
         # that repair only hid (a PDF cut short, say).
-        why = _SCRATCH_PATH.sub("", first_line(exc))
-        raise CorruptInputError(f"The PDF is damaged ({why}).") from exc
-    except ox.InputFileError as exc:
-        raise CorruptInputError(f"OCRmyPDF cannot read this file ({first_line(exc)}).") from exc
-    except ox.ExitCodeException as exc:
+        return CorruptInputError(f"The PDF is damaged ({_SCRATCH_PATH.sub('', first_line(exc))}).")
+    if isinstance(exc, ox.InputFileError):
+        return CorruptInputError(f"OCRmyPDF cannot read this file ({first_line(exc)}).")
+    if isinstance(exc, ox.ExitCodeException):
         # Everything else OCRmyPDF raises deliberately is about this input or its output.
-        raise OcrError(f"OCRmyPDF stopped: {first_line(exc)}") from exc
+        return OcrError(f"OCRmyPDF stopped: {first_line(exc)}")
+    return None
 
 
 def _bomb_message(exc: Exception, budget: float) -> str:

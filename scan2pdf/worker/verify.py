@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pypdfium2 as pdfium
+from PIL import Image, ImageChops
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
@@ -20,6 +21,14 @@ CARRIED = 0.9
 # Pages with less OCR text than this are not judged (a few specks say nothing).
 _JUDGED_CHARS = 20
 _SPACE = re.compile(r"\s+")
+# How pages are compared by eye (``pages_unlike``): drawn at this resolution in gray, a
+# pixel has changed when it differs by more than a quarter of the range, and a page is
+# unlike its source when more pixels changed than a quarter of its ink (pixels far from
+# its paper), or than 0.2% of a page without ink.
+_LOOK_DPI = 50
+_CHANGED = 64
+_INK_SHARE = 0.25
+_BLANK_SHARE = 0.002
 
 
 def verify_pdf(pdf: Path, expected_pages: int) -> PdfReader:
@@ -74,3 +83,48 @@ def pages_not_carried(pdf: Path, ocr_text: list[str | None]) -> tuple[int, ...]:
 
 def _letters(text: str) -> Counter[str]:
     return Counter(_SPACE.sub("", unicodedata.normalize("NFKC", text)).casefold())
+
+
+def pages_unlike(source: Path, output: Path) -> tuple[int, ...]:
+    """1-based pages of ``output`` that do not look like the same page of ``source``.
+
+    For when OCRmyPDF's own check of the PDF it wrote could not finish (it cannot decode
+    every image it writes, ``worker/engine.py``): PDFium draws both, each with its own
+    decoders, so a scan lost or damaged on the way shows as a page that looks different.
+    A missing or extra page counts as unlike.
+    """
+    unlike = []
+    before, after = pdfium.PdfDocument(str(source)), pdfium.PdfDocument(str(output))
+    try:
+        for index in range(max(len(before), len(after))):
+            missing = index >= len(before) or index >= len(after)
+            if missing or _looks_different(_drawn(before, index), _drawn(after, index)):
+                unlike.append(index + 1)
+    finally:
+        before.close()
+        after.close()
+    return tuple(unlike)
+
+
+def _drawn(document: pdfium.PdfDocument, index: int) -> Image.Image:
+    page = document[index]
+    try:
+        drawn: Image.Image = page.render(scale=_LOOK_DPI / 72, grayscale=True).to_pil()
+        return drawn.convert("L")
+    finally:
+        page.close()
+
+
+def _looks_different(source: Image.Image, output: Image.Image) -> bool:
+    if source.size != output.size:
+        return True
+    changed = _count_over(ImageChops.difference(source, output), _CHANGED)
+    histogram = source.histogram()
+    paper = max(range(256), key=histogram.__getitem__)
+    ink = sum(n for level, n in enumerate(histogram) if abs(level - paper) > _CHANGED)
+    pixels = source.width * source.height
+    return changed > max(_INK_SHARE * ink, _BLANK_SHARE * pixels)
+
+
+def _count_over(image: Image.Image, level: int) -> int:
+    return sum(image.histogram()[level + 1 :])
