@@ -35,7 +35,8 @@ OUTPUT_TYPES: tuple[str, ...] = ("auto", "pdfa", "pdf", "pdfa-1", "pdfa-2", "pdf
 #   font load per file, fpdf2 layout) costs about 0.05 s of CPU per page on top, a tenth of
 #   all non-Tesseract work. It also keeps CJK text free of the NULs fpdf2 17.x writes.
 # - fpdf2: OCRmyPDF 17's default; better with right-to-left scripts, which is why "auto"
-#   picks it when a language written right to left is asked for.
+#   picks it when a language written right to left is asked for, and for a PDF with fonts
+#   it does not embed when the output goes through Ghostscript (worker/engine.py).
 PDF_RENDERERS: tuple[str, ...] = ("auto", "sandwich", "fpdf2")
 # OCRmyPDF 17's --ocr-engine: "none" is its built-in null engine (no text recognised; the
 # pages, PDF/A and existing text layers are still processed). It makes a conversion of a
@@ -130,7 +131,8 @@ class Options:
     pdf_renderer: str = spec(
         "auto",
         "How the text layer is drawn: sandwich (Tesseract's own, fastest) or fpdf2 "
-        "(OCRmyPDF's); auto uses fpdf2 only for right-to-left languages.",
+        "(OCRmyPDF's); auto uses fpdf2 only for right-to-left languages and PDFs with "
+        "fonts they do not embed.",
         choices=PDF_RENDERERS,
     )
     ocr_engine: str = spec(
