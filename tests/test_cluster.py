@@ -41,7 +41,7 @@ class Cluster:
         text = (self.logs / "scheduler.log").read_text()
         return text.count("Register worker") >= count
 
-    def add_worker(self, name: str) -> subprocess.Popen[bytes]:
+    def add_worker(self, name: str, *extra: str) -> subprocess.Popen[bytes]:
         worker = subprocess.Popen(
             [
                 DASK,
@@ -54,6 +54,7 @@ class Cluster:
                 "--no-dashboard",
                 "--name",
                 name,
+                *extra,
             ],
             stdout=subprocess.DEVNULL,
             stderr=(self.logs / f"{name}.log").open("w"),
@@ -63,7 +64,7 @@ class Cluster:
         return worker
 
 
-def start_cluster(logs: Path, workers: int = 2) -> Cluster:
+def start_cluster(logs: Path, workers: int = 2, *extra: str) -> Cluster:
     logs.mkdir(parents=True, exist_ok=True)
     port = free_port()
     scheduler = subprocess.Popen(
@@ -74,7 +75,7 @@ def start_cluster(logs: Path, workers: int = 2) -> Cluster:
     )
     cluster = Cluster(f"tcp://127.0.0.1:{port}", scheduler, [], logs)
     for n in range(workers):
-        cluster.add_worker(f"w{n}")
+        cluster.add_worker(f"w{n}", *extra)
     wait_for(lambda: cluster.workers_ready(workers), 60, "the workers to register")
     return cluster
 
@@ -188,6 +189,41 @@ def test_a_worker_killed_mid_run_has_its_file_done_elsewhere(tmp_path: Path) -> 
     assert sorted(p.name for p in out.glob("*.pdf")) == [f"page-{n}.pdf" for n in range(8)]
     history = Journal(default_path(out)).conversions()
     assert set(history.values()) == {1}
+
+
+def test_a_file_that_kills_every_worker_fails_crashed_and_the_rest_convert(
+    tmp_path: Path,
+) -> None:
+    poison = ("--preload", str(Path(__file__).with_name("poison_preload.py")))
+    running = start_cluster(tmp_path / "dask", 2, *poison)
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    text_image(src / "poison.png", "This scan kills its worker", fmt="PNG")
+    for n in range(4):
+        text_image(src / f"page-{n}.png", f"Page {n} is innocent", fmt="PNG")
+    try:
+        run = run_scan2pdf(
+            "convert", src, "-o", out, "--cluster", running.address, report=tmp_path / "r.jsonl"
+        )
+        deaths = sum(
+            (running.logs / f"w{n}.log").read_text().count("Worker process") for n in range(2)
+        )
+    finally:
+        stop_cluster(running)
+    assert run.returncode == 1, run.stderr
+    outcome = run.by_name()["poison.png"]
+    assert (outcome["status"], outcome["reason"]) == ("failed", "crashed")
+    assert outcome["message"] == (
+        "Every Dask worker that ran it died (the scheduler's allowed-failures). It likely "
+        "needs more memory than a worker has: convert it alone, or on a machine with more "
+        "memory."
+    )
+    # Dask tried it on a fresh worker each time (allowed-failures 3: four deaths) ...
+    assert deaths >= 4, deaths
+    # ... and no innocent file was blamed or lost.
+    assert sorted(p.name for p in out.glob("*.pdf")) == [f"page-{n}.pdf" for n in range(4)]
+    assert {r["status"] for n, r in run.by_name().items() if n != "poison.png"} == {"converted"}
+    assert not (out / "poison.pdf").exists()
 
 
 def test_the_scheduler_going_away_stops_the_run_and_it_resumes(tmp_path: Path) -> None:
