@@ -14,7 +14,7 @@ case "$mode" in demo|test) ;; *) echo "usage: $0 demo|test [args...]" >&2; exit 
 
 # System packages: OCR engine and language packs, PDF tools, --clean and --optimize helpers.
 packages=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa tesseract-ocr-chi-sim
-          tesseract-ocr-osd ghostscript unpaper pngquant python3-venv)
+          tesseract-ocr-chi-tra tesseract-ocr-osd ghostscript unpaper pngquant python3-venv)
 python=python3
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
     echo "scan2pdf needs Python 3.11 or newer; $("$python" --version 2>&1) found." >&2
