@@ -87,14 +87,17 @@ def run_ocr(
     """
     extra: dict[str, Any] = dict(options.ocrmypdf_extra)
     run = OcrRun()
-    if "max_ocr_image_mpixels" not in extra:
-        cap = ocr_resolution_cap(source_pdf, options.max_ocr_dpi)
-        if cap is not None:
-            extra["max_ocr_image_mpixels"], finest = cap
-            run.notes.append(
-                f"OCRed at {options.max_ocr_dpi} dpi from a {finest} dpi scan "
-                "(--max-ocr-dpi); the PDF keeps the scan as it is"
-            )
+    # One opening of the source for both questions asked of it before OCR.
+    with pikepdf.open(source_pdf) as source:
+        renderer = _renderer(options, source)
+        asked = "max_ocr_image_mpixels" in extra
+        cap = None if asked else ocr_resolution_cap(source, options.max_ocr_dpi)
+    if cap is not None:
+        extra["max_ocr_image_mpixels"], finest = cap
+        run.notes.append(
+            f"OCRed at {options.max_ocr_dpi} dpi from a {finest} dpi scan "
+            "(--max-ocr-dpi); the PDF keeps the scan as it is"
+        )
     records = output_pdf.parent / "pages"
     records.mkdir(exist_ok=True)
     # "tsv": Tesseract's own config file that makes it write word confidences beside
@@ -111,7 +114,7 @@ def run_ocr(
         "deskew": options.deskew,
         "clean": options.clean,
         "optimize": options.optimize,
-        "pdf_renderer": _renderer(options, source_pdf),
+        "pdf_renderer": renderer,
         "ocr_engine": options.ocr_engine,
         "max_image_mpixels": options.max_image_mpixels,
         "invalidate_digital_signatures": options.invalidate_signatures,
@@ -150,7 +153,7 @@ def run_ocr(
     return run
 
 
-def _renderer(options: Options, source_pdf: Path) -> str:
+def _renderer(options: Options, source: pikepdf.Pdf) -> str:
     """``options.renderer``, but fpdf2 for a PDF with fonts it does not embed.
 
     The sandwich renderer grafts a text layer with its embedded glyphless font on every
@@ -164,8 +167,7 @@ def _renderer(options: Options, source_pdf: Path) -> str:
     renderer = options.renderer
     if options.pdf_renderer != "auto" or renderer != "sandwich" or options.output_type == "pdf":
         return renderer
-    with pikepdf.open(source_pdf) as pdf:
-        return "fpdf2" if find_nonembedded_fonts(pdf) else renderer
+    return "fpdf2" if find_nonembedded_fonts(source) else renderer
 
 
 def _read_turned_pages(
@@ -246,9 +248,8 @@ def _looked_at_instead(source: Path, output: Path, exc: BaseException) -> str:
             "Run it again with -v and --output-type pdf and report the output.",
         ) from exc
     return (
-        f"OCRmyPDF's own check of the finished PDF stopped on an image pikepdf cannot "
-        f"decode ({what}); "
-        "PDFium drew every page of it like the input's, so it is published"
+        "OCRmyPDF's own check of the finished PDF stopped on an image pikepdf cannot "
+        f"decode ({what}); PDFium drew every page of it like the input's, so it is published"
     )
 
 
@@ -284,7 +285,7 @@ def _bomb_message(exc: Exception, budget: float) -> str:
     return f"An image in the PDF{size} more than the budget of {budget:g} megapixels."
 
 
-def ocr_resolution_cap(pdf_path: Path, max_dpi: int) -> tuple[float, int] | None:
+def ocr_resolution_cap(pdf: pikepdf.Pdf, max_dpi: int) -> tuple[float, int] | None:
     """OCRmyPDF's ``max_ocr_image_mpixels`` that keeps the OCR image of every page at or
     under ``max_dpi``, and the finest page's dpi; None when no page is finer.
 
@@ -293,15 +294,14 @@ def ocr_resolution_cap(pdf_path: Path, max_dpi: int) -> tuple[float, int] | None
     at ``max_dpi`` (a smaller page in the same file may then be read a little finer).
     """
     finest, largest = 0.0, 0.0
-    with pikepdf.open(pdf_path) as pdf:
-        for page in pdf.pages:
-            box = page.mediabox
-            inches = abs(float(box[2]) - float(box[0])) * abs(float(box[3]) - float(box[1]))
-            inches /= 72.0 * 72.0
-            if inches <= 0:
-                continue
-            largest = max(largest, inches)
-            finest = max(finest, (largest_image_pixels(page) / inches) ** 0.5)
+    for page in pdf.pages:
+        box = page.mediabox
+        inches = abs(float(box[2]) - float(box[0])) * abs(float(box[3]) - float(box[1]))
+        inches /= 72.0 * 72.0
+        if inches <= 0:
+            continue
+        largest = max(largest, inches)
+        finest = max(finest, (largest_image_pixels(page) / inches) ** 0.5)
     if finest <= max_dpi * 1.01 or largest <= 0:  # 1%: a page box rounded to points
         return None
     return largest * max_dpi * max_dpi / 1e6, round(finest)
