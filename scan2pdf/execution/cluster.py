@@ -5,8 +5,14 @@ the rest of the pipeline; only where a job runs changes. Each job is one Dask ta
 (``worker/remote.py``), which runs the same conversion as a local worker in one of the
 Dask worker's threads and hands its outputs back. Dask does the scheduling, the
 placement on workers that join mid-run, and the re-running of a task whose worker died
-(up to the scheduler's ``distributed.scheduler.allowed-failures``, 3 by default; then the
-file fails as ``crashed``).
+(up to the scheduler's ``distributed.scheduler.allowed-failures``, 3 by default).
+
+Dask charges a worker's death to every task the worker held, not only to the one that
+killed it (distributed 2026.8 ``Scheduler.remove_worker``: each task in
+``WorkerState.processing``, which holds about 1.1 tasks a thread), so the files beside a
+killing file come back ``KilledWorker`` with it. Such a file is a suspect, not a culprit:
+suspects are sent once more, one at a time, so that no two of them share a worker again;
+only a suspect that comes back ``KilledWorker`` a second time fails as ``crashed``.
 
 Storage (``storage``):
 
@@ -32,6 +38,7 @@ import queue
 import secrets
 import shutil
 import time
+from collections import deque
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import replace
@@ -125,6 +132,10 @@ class ClusterExecutor:
         self._client: DaskClient = connect(address)
         self._run = secrets.token_hex(4)
         self._futures: dict[DaskFuture, tuple[Job, float]] = {}
+        # Files whose workers died under them (see the module doc): waiting to be sent
+        # again, and the indexes of those sent again (a second KilledWorker is final).
+        self._suspects: deque[Job] = deque()
+        self._again: set[int] = set()
         # Outcomes decided without a worker (an input too big to send), for the next collect.
         self._done_now: list[Outcome] = []
         # Futures as they finish (Dask calls back on its own thread; collect waits here).
@@ -155,9 +166,12 @@ class ClusterExecutor:
 
     @property
     def in_flight(self) -> int:
-        return len(self._futures)
+        return len(self._futures) + len(self._suspects)
 
     def submit(self, job: Job) -> None:
+        self._send(job, f"scan2pdf-{self._run}-{job.index}")
+
+    def _send(self, job: Job, key: str) -> None:
         payload: Any = None
         if self.storage == "send":
             payload = self._payload(job)
@@ -177,7 +191,7 @@ class ClusterExecutor:
             sent,
             payload,
             shared,
-            key=f"scan2pdf-{self._run}-{job.index}",
+            key=key,
             pure=False,
             priority=priority,
         )
@@ -199,14 +213,18 @@ class ClusterExecutor:
         for future in done:
             entry = self._futures.pop(future, None)
             if entry is not None:  # None: cancelled meanwhile
-                outcomes.append(self._outcome(future, entry[0]))
+                outcome = self._outcome(future, entry[0])
+                if outcome is not None:
+                    outcomes.append(outcome)
         outcomes.extend(self._overdue())
+        self._send_suspect()
         return outcomes
 
     def ticks(self) -> list[Tick]:
         return []  # no page-by-page progress from a cluster: files as they finish
 
     def cancel(self, index: int | None = None) -> None:
+        self._suspects = deque(job for job in self._suspects if index not in (None, job.index))
         chosen = [f for f, (job, _) in self._futures.items() if index in (None, job.index)]
         for future in chosen:
             self._futures.pop(future, None)
@@ -259,22 +277,36 @@ class ClusterExecutor:
             return self._client.scatter(data, direct=True)
         return data
 
-    def _outcome(self, future: DaskFuture, job: Job) -> Outcome:
+    def _outcome(self, future: DaskFuture, job: Job) -> Outcome | None:
+        """The job's outcome, or None for a suspect that is to be sent again."""
         try:
             outcome: Outcome = future.result()
         except Exception as exc:  # KilledWorker, a task that raised, or the scheduler gone
             if type(exc).__name__ in _CONNECTION_LOST or self._client.status != "running":
                 # Its file is not at fault: the run stops, its journal row stays open.
                 raise self._lost() from exc
+            if type(exc).__name__ == "KilledWorker" and job.index not in self._again:
+                self._suspects.append(job)
+                return None
             return self._failure(job, exc)
         return outcome
+
+    def _send_suspect(self) -> None:
+        """The next suspect, once no other one is in flight (two suspects never share a
+        worker: one of them may be what killed the workers of both)."""
+        busy = any(job.index in self._again for job, _ in self._futures.values())
+        if self._suspects and not busy:
+            job = self._suspects.popleft()
+            self._again.add(job.index)
+            self._send(job, f"scan2pdf-{self._run}-{job.index}-again")
 
     def _failure(self, job: Job, exc: BaseException | None) -> Outcome:
         name = type(exc).__name__ if exc is not None else "unknown"
         error: Scan2PdfError
         if name == "KilledWorker":
             error = WorkerCrashedError(
-                "Every Dask worker that ran it died (the scheduler's allowed-failures).",
+                "Dask workers died each time they ran it, also when it was run again apart "
+                "from the other files that were on those workers.",
                 "It likely needs more memory than a worker has: convert it alone, or on a "
                 "machine with more memory.",
             )
