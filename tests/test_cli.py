@@ -22,11 +22,9 @@ def runner() -> CliRunner:
 @pytest.fixture(autouse=True)
 def fresh_tool_cache() -> Iterator[None]:
     """These tests hide programs (PATH); the cached answers must not outlive them."""
-    tools.program_version.cache_clear()
-    tools.installed_languages.cache_clear()
+    tools.forget()
     yield
-    tools.program_version.cache_clear()
-    tools.installed_languages.cache_clear()
+    tools.forget()
 
 
 def test_missing_language_is_refused_before_any_work(runner: CliRunner, tmp_path: Path) -> None:

@@ -67,15 +67,62 @@ def _list_langs() -> str:
 @cache
 def installed_languages() -> tuple[str, ...]:
     """Tesseract's language packs, as ``tesseract --list-langs`` reports them."""
-    lines = _list_langs().splitlines()
+    return tuple(sorted(_languages_listed(_first_listing())))
+
+
+class _Languages:
+    """The languages as last listed, and the tessdata folder's modification time then."""
+
+    def __init__(self) -> None:
+        self.stamp: int | None = None
+        self.languages: frozenset[str] = frozenset()
+
+    def now(self) -> frozenset[str]:
+        folder = tessdata_folder()  # the first listing, once per process
+        try:
+            stamp = folder.stat().st_mtime_ns if folder is not None else None
+        except OSError:
+            stamp = None
+        if stamp is None:  # nowhere to watch: list every time
+            return _languages_listed(_list_langs())
+        if self.stamp is None:  # the first listing is this one
+            self.stamp, self.languages = stamp, _languages_listed(_first_listing())
+        elif stamp != self.stamp:
+            self.stamp, self.languages = stamp, _languages_listed(_list_langs())
+        return self.languages
+
+
+_LANGUAGES = _Languages()
+
+
+def current_languages() -> frozenset[str]:
+    """``installed_languages`` for a long-lived worker: ``tesseract --list-langs`` is run
+    again only when the tessdata folder changed (installing or removing a pack changes its
+    modification time), so a pack installed while ``watch`` runs is seen."""
+    return _LANGUAGES.now()
+
+
+@cache
+def _first_listing() -> str:
+    return _list_langs()
+
+
+def forget() -> None:
+    """Drop every cached answer (for a process whose PATH or tessdata changed: tests)."""
+    for cached in (program_version, installed_languages, tessdata_folder, _first_listing):
+        cached.cache_clear()
+    _LANGUAGES.stamp = None
+
+
+def _languages_listed(listing: str) -> frozenset[str]:
     # The first line is a header: List of available languages in "...": N
-    return tuple(sorted(line.strip() for line in lines[1:] if line.strip()))
+    return frozenset(line.strip() for line in listing.splitlines()[1:] if line.strip())
 
 
 @cache
 def tessdata_folder() -> Path | None:
     """Where Tesseract reads its traineddata, from the same header line."""
-    found = _TESSDATA.search(_list_langs())
+    found = _TESSDATA.search(_first_listing())
     return Path(found.group(1)) if found else None
 
 

@@ -2,10 +2,11 @@
 
 OCRmyPDF 17.x (checked against 17.13.0) asks the ``get_ocr_engine`` hook (firstresult) for
 the engine of every page; this one is OCRmyPDF's ``TesseractOcrEngine`` unchanged, except
-that after Tesseract has read a page it keeps a record of the reading: word count, mean
-word confidence (from the TSV Tesseract writes in the same run when ``tsv`` is among its
-config files: ``run_ocr`` adds it) and, when asked, which way up the page is
-(``worker/orientation.py``), decided on the very image Tesseract read.
+that it lists the installed languages only when they change, and that after Tesseract has
+read a page it keeps a record of the reading: word count, mean word confidence (from the
+TSV Tesseract writes in the same run when ``tsv`` is among its config files: ``run_ocr``
+adds it) and, when asked, which way up the page is (``worker/orientation.py``), decided on
+the very image Tesseract read.
 
 The records go to the folder given to ``ocr()`` as ``scan2pdf_pages=`` (OCRmyPDF keeps
 keywords it does not know in ``options.extra_attrs`` and sends them to its page workers,
@@ -26,6 +27,7 @@ from typing import Any
 from ocrmypdf import hookimpl
 from ocrmypdf.builtin_plugins.tesseract_ocr import TesseractOcrEngine
 
+from scan2pdf.core.tools import current_languages
 from scan2pdf.worker.orientation import Reading, Turn, decide, read_tsv
 
 # The ocr() keywords this plugin reads.
@@ -54,6 +56,13 @@ def read_records(folder: Path) -> dict[int, PageRecord]:
 
 
 class RecordingTesseract(TesseractOcrEngine):
+    @staticmethod
+    def languages(options: Any) -> set[str]:
+        # OCRmyPDF 17.13's engine runs `tesseract --list-langs` in every ocr() call, to
+        # check -l: about 25 ms of CPU, a tenth of what a one-line page costs to read. A
+        # warm worker reads it again only when the tessdata folder changes.
+        return set(current_languages())
+
     @staticmethod
     def generate_pdf(input_file: Path, output_pdf: Path, output_text: Path, options: Any) -> None:
         TesseractOcrEngine.generate_pdf(input_file, output_pdf, output_text, options)  # type: ignore[no-untyped-call]
