@@ -105,3 +105,61 @@ def test_interrupted_run_leaves_only_whole_outputs(tmp_path: Path, how: signal.S
     # Outputs are staged in OUTDIR/.scan2pdf/staging/<run>: a killed run's folder is swept
     # by the next one, which removes its own when it ends.
     assert list((out / ".scan2pdf" / "staging").iterdir()) == []
+
+
+_DIE_WHILE_PUBLISHING = """
+import os, signal, sys
+from dataclasses import replace
+from pathlib import Path
+from scan2pdf import convert
+from scan2pdf.core import pipeline
+from tests.engine_helpers import NULL_ENGINE
+
+real = pipeline.publish_pair
+renamed = sys.argv[3] == "renamed"
+
+def publish_then_die(*args, **kwargs):
+    if renamed:
+        real(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)  # before the journal says it is done
+
+pipeline.publish_pair = publish_then_die
+convert([Path(sys.argv[1])], Path(sys.argv[2]), replace(NULL_ENGINE, jobs=1))
+"""
+
+
+@pytest.mark.parametrize("moment", ["renamed", "not-renamed"])
+def test_a_kill_while_outputs_are_published_is_settled_by_the_next_run(
+    tmp_path: Path, moment: str
+) -> None:
+    """Killed between renaming a file's outputs into place and the journal's row for it:
+    the next run knows the outputs are there (not converted again); killed before the
+    renames, it converts the file again."""
+    from scan2pdf import convert
+    from scan2pdf.state.journal import Journal, default_path
+
+    from .engine_helpers import NULL_ENGINE, scan
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    scan(src / "letter.png", pages=2, shade=7)
+    killed = subprocess.run(
+        [*SCAN2PDF[:1], "-c", _DIE_WHILE_PUBLISHING, str(src), str(out), moment],
+        cwd=Path(__file__).parent.parent,
+        capture_output=True,
+        start_new_session=True,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert (out / "letter.pdf").exists() == (moment == "renamed")
+    again = convert([src], out, NULL_ENGINE)
+    assert (again.converted, again.skipped, again.failed) == (
+        (0, 1, 0) if moment == "renamed" else (1, 0, 0)
+    )
+    assert pdf_pages(out / "letter.pdf") == 2
+    journal = Journal(default_path(out))
+    try:
+        (entry,) = journal.entries()
+        assert (entry.status, entry.pages) == ("converted", 2)
+        assert sum(journal.conversions().values()) == 1  # one conversion on record
+    finally:
+        journal.close()

@@ -223,7 +223,9 @@ class Pipeline:
             prepare_folder(self.failed_dir)
         if self.report_path is not None:
             self.report.open_sink(self.report_path, append=self.append_report)
-        return Journal(self.journal_path)
+        journal = Journal(self.journal_path)
+        journal.settle()  # a run killed while it published: which outputs are in place
+        return journal
 
     def _loop(
         self,
@@ -326,6 +328,13 @@ class Pipeline:
             if result.reason == DiskFullError.reason:
                 raise DiskFullError(result.message or "No space left on the device.")
             if outcome.pdf is not None and outcome.txt is not None:
+                journal.publishing(
+                    flight.row,
+                    result.pages,
+                    result.ocr_pages,
+                    result.quality.dumps() if result.quality else None,
+                    result.made_by,
+                )
                 try:
                     publish_pair(outcome.pdf, outcome.txt, job.pdf, job.txt, self._staging)
                 except OSError as exc:

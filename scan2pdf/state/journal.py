@@ -9,7 +9,9 @@ and its versions are in ``migrations.py``.
 - ``files``: one row per input: its identity (``core/jobs.py``), the cheap fingerprint of
   the file as last seen (size, mtime, inode), its content hash, the fingerprint of the
   options that shaped its output, its status (``running`` means in flight, or
-  interrupted: it is redone), reason, message, attempts, output paths and page counts.
+  interrupted: it is redone; ``publishing``, that its outputs are being renamed into
+  place: ``settle`` tells after a kill whether they were), reason, message, attempts,
+  output paths and page counts.
 - ``events``: one row per finished attempt, never updated: the history that shows no
   content was converted twice with the same options.
 - ``settings``: the options behind each fingerprint, so ``retry`` can run them again.
@@ -110,6 +112,16 @@ def _nearly_full(path: Path) -> bool:
         return False
 
 
+def _written_since(path: str | None, started: float) -> bool:
+    """Whether ``path`` is a file last written at or after ``started`` (an output staged by
+    that attempt; one left from an earlier conversion is older)."""
+    try:
+        # The kernel stamps files from a clock that may lag time.time() by a tick.
+        return path is not None and os.stat(path).st_mtime >= started - 0.05
+    except OSError:
+        return False
+
+
 def default_path(outdir: Path) -> Path:
     return outdir / ".scan2pdf" / "journal.sqlite"
 
@@ -167,6 +179,7 @@ class Journal:
                     # read-only mount): the file as it is, without the last moments' rows.
                     _copy_into(path, journal._db, immutable=True)
             migrations.migrate(journal._db)
+            journal.settle()  # as the next run will see it (in memory: nothing is written)
         except sqlite3.Error as exc:
             journal._db.close()
             raise journal._problem(exc) from exc
@@ -301,6 +314,43 @@ class Journal:
             (*values, str(output), str(sidecar), now, row),
         )
         return row
+
+    def publishing(
+        self,
+        row: int,
+        pages: int | None,
+        ocr_pages: int | None,
+        quality: str | None,
+        made_by: str | None,
+    ) -> None:
+        """The outputs of ``row`` are about to be renamed into place; ``finished`` follows.
+        The result is kept now, so that a kill between the renames and ``finished`` loses
+        nothing (``settle``). ``updated`` stays the attempt's start, for ``settle``."""
+        self._write(
+            "UPDATE files SET status = 'publishing', reason = NULL, message = NULL, pages = ?, "
+            "ocr_pages = ?, quality = ?, made_by = ? WHERE id = ?",
+            (pages, ocr_pages, quality, made_by, row),
+        )
+
+    def settle(self) -> list[int]:
+        """Rows a killed run left ``publishing``: converted when both their outputs were
+        renamed into place (each written since the attempt started), else interrupted
+        (``running``: the next run does them again). Returns the rows now converted."""
+        rows = self._db.execute(
+            "SELECT id, output, sidecar, updated FROM files WHERE status = 'publishing'"
+        ).fetchall()
+        converted = []
+        for row, output, sidecar, started in rows:
+            if all(_written_since(path, started) for path in (output, sidecar)):
+                now = time.time()
+                self._write(
+                    "UPDATE files SET status = 'converted', updated = ? WHERE id = ?", (now, row)
+                )
+                self._event(row, "converted", None, now)
+                converted.append(row)
+            else:
+                self._write("UPDATE files SET status = 'running' WHERE id = ?", (row,))
+        return converted
 
     def finished(
         self,
