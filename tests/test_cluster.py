@@ -349,3 +349,38 @@ def test_watch_sends_its_drops_to_the_cluster(cluster: Cluster, tmp_path: Path) 
         assert service.wait(60) == 130
     for n in range(3):
         assert f"droppedpage{n}" in (out / f"drop-{n}.txt").read_text().replace(" ", "").lower()
+
+
+def test_a_page_over_the_pixel_budget_fails_too_large_before_a_worker_decodes_it(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """Dask's memory limit does not see Tesseract or Ghostscript: pages are admitted by
+    their pixel count on the worker, as locally, and the worker lives on."""
+    from PIL import Image
+
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.new("1", (40000, 30000), 1).save(src / "gigapixel.tif", compression="group4")
+    text_image(src / "letter.png", "A letter of ordinary size", fmt="PNG")
+    deaths = sum(log.read_text().count("Worker process") for log in cluster.logs.glob("w*.log"))
+    run = run_scan2pdf(
+        "convert",
+        src,
+        "-o",
+        tmp_path / "out",
+        "--cluster",
+        cluster.address,
+        report=tmp_path / "r.jsonl",
+    )
+    assert run.returncode == 1, run.stderr
+    rows = run.by_name()
+    assert rows["letter.png"]["status"] == "converted"
+    assert (rows["gigapixel.tif"]["reason"], rows["gigapixel.tif"]["message"]) == (
+        "too_large",
+        "The image has 1,200 megapixels (40000x30000), more than the budget of 250. "
+        "Raise --max-image-mpixels if this machine has the memory for it, "
+        "or split or downsample the image first.",
+    )
+    assert deaths == sum(
+        log.read_text().count("Worker process") for log in cluster.logs.glob("w*.log")
+    )
