@@ -104,6 +104,8 @@ def read_tsv_pages(path: Path) -> dict[int, Reading]:
 
 @dataclass(slots=True)
 class _Tally:
+    """One page's running sums while its rows of a TSV are read."""
+
     words: int = 0
     chars: int = 0
     cjk: int = 0
