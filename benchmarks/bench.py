@@ -41,7 +41,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,7 +182,8 @@ def concatenated(sources: list[Path], pages: int, target: Path) -> Path:
     return target
 
 
-def build(work: Path, only: list[str]) -> dict[str, Workload]:
+def build(work: Path, floors: Sequence[str] = ()) -> dict[str, Workload]:
+    """The workloads; ``floors`` names those whose pages the floor needs rasterised."""
     scanned = [SAMPLES / "reports" / "scanned-report.pdf"]
     images = sorted(p for p in SAMPLES.rglob("*") if p.suffix in (".tif", ".png", ".jpg"))
     mixed = work / "mixed"
@@ -249,7 +250,7 @@ def build(work: Path, only: list[str]) -> dict[str, Workload]:
         "small": Workload("small", small_files),
         "long": Workload("long", [long_file]),
     }
-    for load in (w for w in workloads.values() if w.name in only):  # rasterising is slow
+    for load in (w for w in workloads.values() if w.name in floors):  # rasterising is slow
         load.floor_pages = rasterise(load.files, work / f"floor-{load.name}")
         load.pages = len(load.floor_pages)
     return workloads
