@@ -17,7 +17,7 @@ import pytest
 
 from scan2pdf.state.journal import Journal, default_path
 
-from .conftest import SAMPLES, SCAN2PDF, run_scan2pdf
+from .conftest import SAMPLES, SCAN2PDF, Run, run_scan2pdf
 from .helpers import pdf_pages, text_image, wait_for
 
 pytest.importorskip("distributed")
@@ -199,24 +199,32 @@ CRASHED = (
 )
 
 
-def test_a_file_that_kills_every_worker_fails_crashed_and_the_rest_convert(
-    tmp_path: Path,
-) -> None:
-    running = start_cluster(tmp_path / "dask", 2, *POISON)
+def run_beside_poison(
+    tmp_path: Path, innocents: list[str], workers: int, threads: int = 1
+) -> tuple[Run, Cluster, Path]:
+    """``convert --cluster`` of ``poison.png`` (it kills each worker that runs it: the
+    preload) and ``innocents`` (one-line scans; a ``slow`` name waits on the worker), on a
+    cluster of its own, stopped before returning; its logs stay readable."""
+    running = start_cluster(tmp_path / "dask", workers, *POISON, threads=threads)
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
     text_image(src / "poison.png", "This scan kills its worker", fmt="PNG")
-    for n in range(4):
-        text_image(src / f"page-{n}.png", f"Page {n} is innocent", fmt="PNG")
+    for n, name in enumerate(innocents):
+        text_image(src / name, f"Page {n} is innocent", fmt="PNG")
     try:
         run = run_scan2pdf(
             "convert", src, "-o", out, "--cluster", running.address, report=tmp_path / "r.jsonl"
         )
-        deaths = sum(
-            (running.logs / f"w{n}.log").read_text().count("Worker process") for n in range(2)
-        )
     finally:
         stop_cluster(running)
+    return run, running, out
+
+
+def test_a_file_that_kills_every_worker_fails_crashed_and_the_rest_convert(
+    tmp_path: Path,
+) -> None:
+    run, running, out = run_beside_poison(tmp_path, [f"page-{n}.png" for n in range(4)], 2)
+    deaths = sum((running.logs / f"w{n}.log").read_text().count("Worker process") for n in range(2))
     assert run.returncode == 1, run.stderr
     outcome = run.by_name()["poison.png"]
     assert (outcome["status"], outcome["reason"]) == ("failed", "crashed")
@@ -233,19 +241,10 @@ def test_files_that_shared_a_worker_with_a_killing_file_are_not_blamed(tmp_path:
     """Dask charges a worker's death to every task it held (a 2-thread worker holds three:
     its saturation is 1.1 a thread), so the innocent files beside the killing one come back
     ``KilledWorker`` too; each is run again apart from the others, and converts."""
-    running = start_cluster(tmp_path / "dask", 1, *POISON, threads=2)
-    src, out = tmp_path / "in", tmp_path / "out"
-    src.mkdir()
-    text_image(src / "poison.png", "This scan kills its worker", fmt="PNG")
-    for n in range(3):  # slow: still on the worker when it dies
-        text_image(src / f"slow-{n}.png", f"Page {n} is innocent", fmt="PNG")
-    try:
-        run = run_scan2pdf(
-            "convert", src, "-o", out, "--cluster", running.address, report=tmp_path / "r.jsonl"
-        )
-        log = (running.logs / "scheduler.log").read_text()
-    finally:
-        stop_cluster(running)
+    # slow: still on the worker when it dies
+    slow = [f"slow-{n}.png" for n in range(3)]
+    run, running, out = run_beside_poison(tmp_path, slow, 1, threads=2)
+    log = (running.logs / "scheduler.log").read_text()
     assert {r["status"] for n, r in run.by_name().items() if n != "poison.png"} == {"converted"}
     assert sorted(p.name for p in out.glob("*.pdf")) == [f"slow-{n}.pdf" for n in range(3)]
     for n in range(3):

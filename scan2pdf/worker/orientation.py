@@ -159,9 +159,8 @@ def decide(image: Path, languages: list[str], first: Reading, timeout: float) ->
         turned = [sample.rotate(-angle, expand=True) if angle else sample for angle in angles]
         with tempfile.TemporaryDirectory(prefix="orient-") as work:
             readings = _recognise(turned, Path(work), languages, timeout)
-    scores = {0: first.score} if whole else {}
-    scores.update({angle: readings.get(n, Reading()).score for n, angle in enumerate(angles, 1)})
-    scores = dict(sorted(scores.items()))
+    scores = {0: first.score} if whole else {}  # in turning order either way: 0 first
+    scores |= {angle: readings.get(n, Reading()).score for n, angle in enumerate(angles, 1)}
     best = max(scores, key=lambda a: scores[a])
     shown = ", ".join(f"{a}°: {s:.0f}" for a, s in scores.items())
     top, now = scores[best], scores[0]
