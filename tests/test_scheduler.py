@@ -126,6 +126,26 @@ def test_a_crashing_file_fails_alone_and_the_pool_recovers(tmp_path: Path) -> No
     assert {r.status for r in results.values()} == {"converted"}
 
 
+def test_a_worker_that_dies_between_files_does_not_stop_the_next_one(tmp_path: Path) -> None:
+    """The pool breaks when an idle worker dies; the next file gets a fresh pool."""
+    import signal
+
+    from .helpers import wait_for
+
+    first, second = jobs(tmp_path, ["first.pdf", "second.pdf"])
+    pool = executor(1, tmp_path)
+    try:
+        pool.submit(first)
+        assert [o.result.status for o in outcomes(pool, 1)] == ["converted"]
+        (pid,) = {pid for _, _, pid in intervals(tmp_path)}
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: not Path(f"/proc/{pid}/status").exists(), 10, "the worker to go")
+        pool.submit(second)
+        assert [o.result.status for o in outcomes(pool, 1)] == ["converted"]
+    finally:
+        pool.close()
+
+
 def test_closing_the_run_stops_every_worker_at_once(tmp_path: Path) -> None:
     batch = jobs(tmp_path, ["fast.pdf", "slow1.pdf", "slow2.pdf"])
     scratch = tmp_path / "scratch"

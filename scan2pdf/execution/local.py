@@ -279,10 +279,24 @@ class LocalExecutor:
                 return
             # Every file may use the whole budget for its pages; the shared slots decide
             # how many of them run at any moment.
-            with _main_module_hidden():  # a worker may start here (the pool spawns lazily)
-                future = self._pool_now().submit(
-                    run_job, self.work, str(self.scratch_root), job, self.budget
-                )
+            try:
+                with _main_module_hidden():  # a worker may start here (the pool spawns lazily)
+                    future = self._pool_now().submit(
+                        run_job, self.work, str(self.scratch_root), job, self.budget
+                    )
+            except BrokenProcessPool:
+                # A worker died after this round's futures were sorted out (or while the
+                # pool was idle). The job goes back first in its line; the broken futures
+                # of the running ones say who died on the next wait (``_sort_out``), and
+                # with none running there is no one to blame: a fresh pool at once.
+                if alone:
+                    self._suspects.appendleft(job)
+                else:
+                    self._waiting.push(job, first=True)
+                if running:
+                    return
+                self._kill_pool()
+                continue
             running[future] = _InFlight(job, alone, time.monotonic())
 
 
