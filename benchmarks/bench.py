@@ -73,8 +73,10 @@ CORPUS_PICKS = [
 
 
 def tree_rss_kib(root: int) -> tuple[int, int]:
-    """Summed VmRSS of ``root`` and all its descendants, from /proc, and how many of them
-    are Tesseracts reading a page (the busy slots, for the timeline)."""
+    """Summed VmRSS of ``root`` and all its descendants, from /proc, and how many
+    Tesseracts among them read a page (the busy slots, for the timeline): threads named
+    "tesseract", which is a ``tesseract`` process's one thread (OMP_THREAD_LIMIT=1) or a
+    worker thread reading with the Tesseract loaded in it (scan2pdf/worker/loaded.py)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     names: dict[int, str] = {}
@@ -94,9 +96,23 @@ def tree_rss_kib(root: int) -> tuple[int, int]:
     while stack:
         pid = stack.pop()
         total += rss.get(pid, 0)
-        busy += names.get(pid) == "tesseract"
+        busy += _threads_named(pid, "tesseract") if pid in names else 0
         stack.extend(children.get(pid, []))
     return total, busy
+
+
+def _threads_named(pid: int, name: str) -> int:
+    count = 0
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return 0
+    for task in tasks:
+        try:
+            count += (task / "comm").read_text().strip() == name
+        except OSError:
+            continue
+    return count
 
 
 @dataclass
@@ -340,8 +356,10 @@ def run_scan2pdf(
     cores: int,
     baseline: Path | None = None,
     extra: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
 ) -> Sample:
     command = [sys.executable, "-m", "scan2pdf"] if baseline else [str(BIN / "scan2pdf")]
+    env = {**(env or {}), **({"PYTHONPATH": str(baseline)} if baseline else {})}
     return timed(
         [
             *command,
@@ -356,7 +374,7 @@ def run_scan2pdf(
             "-q",
             *extra,
         ],
-        env={"PYTHONPATH": str(baseline)} if baseline else None,
+        env=env or None,
     )
 
 
@@ -408,6 +426,10 @@ TOOLS: dict[str, Callable[[Workload, Path, int], Sample]] = {
     "scan2pdf-no-upright": lambda load, out, cores: run_scan2pdf(
         load, out, cores, extra=("--no-upright",)
     ),
+    # Every page read by the tesseract program, as OCRmyPDF reads it (worker/loaded.py).
+    "scan2pdf-command": lambda load, out, cores: run_scan2pdf(
+        load, out, cores, env={"SCAN2PDF_TESSERACT": "command"}
+    ),
     "parallel": run_parallel,
     "parallel-sandwich": lambda load, out, cores: run_parallel(load, out, cores, (*SANDWICH,)),
     "loop": run_loop,
@@ -440,7 +462,11 @@ def main() -> None:
     parser.add_argument("--only", default="one-long,two-long,tail,small,long,mixed,discovery")
     parser.add_argument(
         "--tools",
-        default=",".join(t for t in TOOLS if t not in ("scan2pdf-baseline", "scan2pdf-no-upright")),
+        default=",".join(
+            t
+            for t in TOOLS
+            if t not in ("scan2pdf-baseline", "scan2pdf-no-upright", "scan2pdf-command")
+        ),
     )
     parser.add_argument(
         "--baseline",

@@ -12,9 +12,11 @@ cd "$(dirname "$0")/.."
 mode="${1:-}"; shift || true
 case "$mode" in demo|test) ;; *) echo "usage: $0 demo|test [args...]" >&2; exit 2 ;; esac
 
-# System packages: OCR engine and language packs, PDF tools, --clean and --optimize helpers.
+# System packages: OCR engine and language packs, PDF tools, --clean and --optimize helpers;
+# and what building tesserocr against this Tesseract needs (below).
 packages=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa tesseract-ocr-chi-sim
-          tesseract-ocr-chi-tra tesseract-ocr-osd ghostscript unpaper pngquant python3-venv)
+          tesseract-ocr-chi-tra tesseract-ocr-osd ghostscript unpaper pngquant python3-venv
+          libtesseract-dev libleptonica-dev pkg-config g++)
 python=python3
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
     echo "scan2pdf needs Python 3.11 or newer; $("$python" --version 2>&1) found." >&2
@@ -42,6 +44,12 @@ stamp=".venv/.scan2pdf-installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
     .venv/bin/python -m pip install -q --upgrade pip >&2
     .venv/bin/python -m pip install -q -e '.[dev,cluster]' >&2  # cluster: Dask, for --cluster and its tests
+    # A Tesseract loaded in each worker (worker/loaded.py), built from source so that it
+    # is this system's libtesseract (PyPI's wheel bundles another). Optional: without it
+    # every page runs the tesseract program, which is slower on small pages.
+    if ! .venv/bin/python -m pip install -q --no-binary tesserocr -e '.[tesserocr]' >&2; then
+        echo "Could not build tesserocr; pages will be read by the tesseract program." >&2
+    fi
     rm -f .venv/.scan2pdf-installed-*
     touch "$stamp"
 fi

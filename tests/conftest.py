@@ -12,6 +12,10 @@ from pathlib import Path
 
 import pytest
 
+# The test process reads pages in-process as a worker does (worker/loaded.py): one thread
+# per Tesseract, set before anything loads it, as the workers set it (execution/workerproc.py).
+os.environ["OMP_THREAD_LIMIT"] = "1"
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 CORPUS = ROOT.parent / "shared" / "corpus"

@@ -1,4 +1,9 @@
-"""The CPU budget holds with real Tesseract: never more busy Tesseracts than -j."""
+"""The CPU budget holds with real Tesseract: never more busy Tesseracts than -j.
+
+A Tesseract is a ``tesseract`` process, or a worker thread reading a page with the
+Tesseract loaded in the worker (``worker/loaded.py`` names such a thread "tesseract"
+while it reads; an OpenMP thread it started would inherit the name, and be counted).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,13 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from scan2pdf.worker.loaded import SWITCH, available
 
 from .conftest import SAMPLES, SCAN2PDF
 
@@ -27,6 +35,20 @@ def tesseracts(marker: str) -> list[dict[str, str]]:
     ]
 
 
+def reading_threads(marker: str) -> int:
+    """Threads of this run's Python processes named "tesseract": pages read in-process."""
+    count = 0
+    for pid, _, _ in processes(marker, "python"):
+        try:
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            with suppress(OSError):
+                count += (task / "comm").read_text().strip() == "tesseract"
+    return count
+
+
 def interpreters_started_by_workers(marker: str) -> set[int]:
     """Pids of Python interpreters that a worker executed.
 
@@ -40,14 +62,19 @@ def interpreters_started_by_workers(marker: str) -> set[int]:
 
 
 def processes(marker: str, command: str) -> list[tuple[int, list[bytes], dict[str, str]]]:
+    """This run's processes whose program's name starts with ``command``.
+
+    By the program (argv[0]), not /proc/PID/comm: that is the main thread's name, which
+    is "tesseract" while a worker's main thread reads a page.
+    """
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if not (entry / "comm").read_text().strip().startswith(command):
-                continue
             argv = (entry / "cmdline").read_bytes().split(b"\0")
+            if not os.path.basename(argv[0]).startswith(command.encode()):
+                continue
             environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
@@ -62,12 +89,14 @@ class Watched:
     """What a sampler saw of one scan2pdf run's processes, every 10 ms."""
 
     busy: list[int] = field(default_factory=list)  # OCR Tesseracts running, per sample
+    in_process: int = 0  # samples in which a page was being read in-process
     thread_limits: set[str] = field(default_factory=set)
     started_by_workers: set[int] = field(default_factory=set)
 
 
-def watched_run(inputs: Path, out: Path, budget: int, tmp: Path) -> Watched:
-    """``scan2pdf convert INPUTS -o OUT -j BUDGET`` (must succeed), sampled as it runs."""
+def watched_run(inputs: Path, out: Path, budget: int, tmp: Path, engine: str = "loaded") -> Watched:
+    """``scan2pdf convert INPUTS -o OUT -j BUDGET`` (must succeed), sampled as it runs;
+    ``engine`` "command" runs the tesseract program for every page."""
     tmp.mkdir()
     seen = Watched()
     stop = threading.Event()
@@ -75,8 +104,11 @@ def watched_run(inputs: Path, out: Path, budget: int, tmp: Path) -> Watched:
     def watch() -> None:
         while not stop.is_set():
             running = tesseracts(str(tmp))
-            seen.busy.append(len(running))
+            threads = reading_threads(str(tmp))
+            seen.busy.append(len(running) + threads)
+            seen.in_process += threads > 0
             seen.thread_limits.update(env.get("OMP_THREAD_LIMIT", "unset") for env in running)
+
             seen.started_by_workers.update(interpreters_started_by_workers(str(tmp)))
             stop.wait(0.01)
 
@@ -85,7 +117,11 @@ def watched_run(inputs: Path, out: Path, budget: int, tmp: Path) -> Watched:
     try:
         done = subprocess.run(
             [*SCAN2PDF, "convert", str(inputs), "-o", str(out), "-j", str(budget), "-q"],
-            env={**without_thread_limit(os.environ), "TMPDIR": str(tmp)},
+            env={
+                **without_thread_limit(os.environ),
+                "TMPDIR": str(tmp),
+                SWITCH: "command" if engine == "command" else "",
+            },
             capture_output=True,
             text=True,
             timeout=600,
@@ -98,18 +134,26 @@ def watched_run(inputs: Path, out: Path, budget: int, tmp: Path) -> Watched:
     return seen
 
 
+@pytest.mark.parametrize("engine", ["loaded", "command"])
 @pytest.mark.parametrize("budget", [1, 2])
-def test_busy_tesseracts_never_exceed_the_budget(tmp_path: Path, budget: int) -> None:
+def test_busy_tesseracts_never_exceed_the_budget(tmp_path: Path, budget: int, engine: str) -> None:
+    if engine == "loaded" and not available():
+        pytest.skip("no tesserocr built on this Tesseract (scripts/bootstrap.sh builds it)")
     src = tmp_path / "in"
     src.mkdir()
     for n in range(3):
         shutil.copy(SAMPLES / "reports" / "scanned-report.pdf", src / f"report-{n}.pdf")
         shutil.copy(SAMPLES / "letters" / "spanish-note.png", src / f"note-{n}.png")
 
-    seen = watched_run(src, tmp_path / "out", budget, tmp_path / "tmp")
+    seen = watched_run(src, tmp_path / "out", budget, tmp_path / "tmp", engine)
 
     assert max(seen.busy) == budget  # the budget is used, and never exceeded
-    assert seen.thread_limits == {"1"}  # every Tesseract single-threaded
+    if engine == "command":
+        assert seen.thread_limits == {"1"}  # every Tesseract single-threaded
+        assert seen.in_process == 0
+    else:  # the pages were read in the workers (the upright check may run the program)
+        assert seen.in_process > 0
+        assert seen.thread_limits <= {"1"}
 
 
 def test_a_file_with_two_slots_runs_its_pages_in_warm_processes(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from PIL import Image
 
 from scan2pdf.cli.commands import cli
 from scan2pdf.state.journal import default_path
+from scan2pdf.worker.loaded import reader
 
 from .conftest import SAMPLES, SamplesRun, run_scan2pdf
 from .test_upright import turned_copy
@@ -26,7 +27,8 @@ def test_every_converted_file_says_how_sure_its_ocr_is(samples_run: SamplesRun) 
     assert memo["ocr_pages"] == 1 and isinstance(memo["confidence"], float)
     with sqlite3.connect(default_path(samples_run.outdir)) as db:
         made = json.loads(db.execute("SELECT made_by FROM files LIMIT 1").fetchone()[0])
-    assert set(made) == {"ocrmypdf", "tesseract", "ghostscript", "traineddata"}
+    assert set(made) == {"ocrmypdf", "tesseract", "reader", "ghostscript", "traineddata"}
+    assert made["reader"] == reader()  # the workers read as this process would
     assert set(made["traineddata"]) == {"eng", "spa", "chi_sim"}
     assert all(len(digest) == 16 for digest in made["traineddata"].values())
 

@@ -14,6 +14,10 @@ threads or processes alike), one JSON file per page: ``<page>.json``. OCRmyPDF n
 page's files ``<6-digit page number>_<name>`` in its work folder (``PageContext.get_path``);
 that is where the page number comes from. With another naming nothing is recorded, and
 the file converts as it would without this plugin.
+
+With the sandwich renderer (the default) pages are read by a Tesseract kept loaded in the
+worker (``worker/loaded.py``) where that is the program's own library; hOCR (the fpdf2
+renderer), orientation and the upright check still run the program.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from ocrmypdf import hookimpl
 from ocrmypdf.builtin_plugins.tesseract_ocr import TesseractOcrEngine
 
 from scan2pdf.core.tools import current_languages
+from scan2pdf.worker import loaded
 from scan2pdf.worker.orientation import Reading, Turn, decide, read_tsv
 
 # The ocr() keywords this plugin reads.
@@ -65,7 +70,10 @@ class RecordingTesseract(TesseractOcrEngine):
 
     @staticmethod
     def generate_pdf(input_file: Path, output_pdf: Path, output_text: Path, options: Any) -> None:
-        TesseractOcrEngine.generate_pdf(input_file, output_pdf, output_text, options)  # type: ignore[no-untyped-call]
+        # A Tesseract kept loaded in this worker where it is the program's own
+        # (worker/loaded.py); else, and for what it leaves to the program, the program.
+        if not loaded.read_page(Path(input_file), Path(output_pdf), Path(output_text), options):
+            TesseractOcrEngine.generate_pdf(input_file, output_pdf, output_text, options)  # type: ignore[no-untyped-call]
         _record(Path(input_file), Path(output_pdf).with_suffix(".tsv"), options)
 
     @staticmethod

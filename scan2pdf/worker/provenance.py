@@ -15,11 +15,14 @@ from functools import cache
 from pathlib import Path
 
 from scan2pdf.core.tools import program_version, tessdata_folder
+from scan2pdf.worker.loaded import reader
 
 
 @cache
 def made_by(languages: tuple[str, ...]) -> str:
-    """JSON: {"ocrmypdf", "tesseract", "ghostscript", "traineddata": {lang: sha256[:16]}}."""
+    """JSON: {"ocrmypdf", "tesseract", "reader", "ghostscript", "traineddata": {lang:
+    sha256[:16]}}; "reader" says how pages were read: "tesserocr X" (worker/loaded.py,
+    built on that same Tesseract) or "program"."""
     import ocrmypdf  # in the worker, where it is loaded already
 
     folder = tessdata_folder()
@@ -28,6 +31,7 @@ def made_by(languages: tuple[str, ...]) -> str:
         {
             "ocrmypdf": ocrmypdf.__version__,
             "tesseract": program_version("tesseract"),
+            "reader": reader(),
             "ghostscript": program_version("gs"),
             "traineddata": data,
         },
