@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import shutil
 import stat
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -191,3 +192,39 @@ def test_a_batch_is_read_by_the_loaded_tesseract_only_where_it_is_the_programs(
     for name in names:
         assert f"letter{name}arrived" in squash((out / f"letter-{name}.txt").read_text())
     assert pages_read_by_the_program(log) == (0 if engine == "loaded" else 3)
+
+
+def program_detector(image: Path) -> loaded.Detected:
+    """What ``tesseract IMAGE stdout --psm 0 -l osd`` prints, as a ``Detected``."""
+    done = subprocess.run(
+        ["tesseract", str(image), "stdout", "--psm", "0", "-l", "osd"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    said = dict(line.split(": ", 1) for line in done.stdout.splitlines() if ": " in line)
+    return loaded.Detected(
+        int(said["Orientation in degrees"]),
+        float(said["Orientation confidence"]),
+        said["Script"],
+        float(said["Script confidence"]),
+    )
+
+
+@needs_loaded
+@pytest.mark.parametrize("turn", [0, 90, 180])
+@pytest.mark.parametrize("sample", ["letters/spanish-note.png", "notices/chinese-notice.jpg"])
+def test_the_loaded_orientation_detector_says_what_the_program_says(
+    tmp_path: Path, sample: str, turn: int
+) -> None:
+    image = tmp_path / "page.png"
+    with Image.open(SAMPLES / sample) as page:
+        page.convert("L").rotate(-turn, expand=True).save(image, dpi=(300, 300))
+
+    ours, theirs = loaded.detect(image), program_detector(image)
+
+    assert ours is not None
+    assert (ours.angle, ours.script) == (theirs.angle, theirs.script)
+    # The program prints two decimals.
+    assert round(ours.confidence, 2) == theirs.confidence
+    assert round(ours.script_confidence, 2) == theirs.script_confidence

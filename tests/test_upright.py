@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 from pathlib import Path
 
 import img2pdf
 import pytest
 from PIL import Image
 
+from scan2pdf.worker.loaded import SWITCH
 from scan2pdf.worker.orientation import Reading, read_tsv
 
 from .conftest import SAMPLES, run_scan2pdf
@@ -142,3 +146,43 @@ def test_the_corpus_rotated_pages_read_right_by_default(corpus: Path, tmp_path: 
         _, (width, height) = rendered_lightness(tmp_path / f"{stem}.pdf")
         assert width > height, name  # phototest is a landscape page
         assert any("turned" in str(n) for n in run.by_name()[name]["notes"]), name
+
+
+@pytest.mark.parametrize("engine", ["loaded", "command"])
+def test_a_page_in_a_script_no_language_reads_is_not_read_four_ways(
+    tmp_path: Path, engine: str
+) -> None:
+    """A Chinese notice in a batch read with -l eng: it reads as noise every way up, so
+    it is not read four ways for nothing (the program's log shows no sample reading); the
+    note says which language to add."""
+    real = shutil.which("tesseract")
+    assert real is not None
+    shim, log = tmp_path / "bin" / "tesseract", tmp_path / "tesseract.log"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\nexec "{real}" "$@"\n')
+    shim.chmod(0o755)
+    log.touch()
+    notice = SAMPLES / "notices" / "chinese-notice.jpg"
+    path = f"{shim.parent}{os.pathsep}{os.environ['PATH']}"
+
+    run = run_scan2pdf(
+        "convert",
+        notice,
+        "-o",
+        tmp_path / "out",
+        "-l",
+        "eng",
+        report=tmp_path / "r.jsonl",
+        env={"PATH": path, SWITCH: "command" if engine == "command" else ""},
+    )
+
+    assert run.returncode == 0, run.stderr
+    notes = [n for n in run.report[0]["notes"] if isinstance(n, str) and n.startswith("page")]
+    assert len(notes) == 1
+    assert re.fullmatch(
+        r"page 1 reads poorly but was left as it is: it looks written in Han script "
+        r"\(Tesseract's detector, confidence \d\.\d\d\), which -l eng does not read; "
+        r"give -l its language \(chi_sim, chi_tra or jpn\)",
+        notes[0],
+    ), notes[0]
+    assert "samples.tif" not in log.read_text()  # no four-way reading
