@@ -38,14 +38,18 @@ def tesseracts(marker: str) -> list[dict[str, str]]:
 def reading_threads(marker: str) -> int:
     """Threads of this run's Python processes named "tesseract": pages read in-process."""
     count = 0
-    for pid, _, _ in processes(marker, "python"):
+    for pid, argv, _ in processes(marker, "python"):
+        named = 0
         try:
-            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                with suppress(OSError):
+                    named += (task / "comm").read_text().strip() == "tesseract"
+            # A child forked to run the tesseract program is still "python" by its
+            # arguments until its exec, which renames it: not a reader, if it is gone.
+            still = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        for task in tasks:
-            with suppress(OSError):
-                count += (task / "comm").read_text().strip() == "tesseract"
+        count += named if still == argv else 0
     return count
 
 
