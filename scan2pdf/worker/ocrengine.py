@@ -16,8 +16,9 @@ that is where the page number comes from. With another naming nothing is recorde
 the file converts as it would without this plugin.
 
 With the sandwich renderer (the default) pages are read by a Tesseract kept loaded in the
-worker (``worker/loaded.py``) where that is the program's own library; hOCR (the fpdf2
-renderer), orientation and the upright check still run the program.
+worker (``worker/loaded.py``) where that is the program's own library, and so is the
+upright check's detector; hOCR (the fpdf2 renderer), OCRmyPDF's own ``--rotate-pages``
+and the upright check's four-way sample still run the program.
 """
 
 from __future__ import annotations
