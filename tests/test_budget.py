@@ -16,29 +16,31 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import img2pdf
 import pytest
+from PIL import Image, ImageSequence
 
 from scan2pdf.worker.loaded import SWITCH, available
 
 from .conftest import SAMPLES, SCAN2PDF
 
 
-def tesseracts(marker: str) -> list[dict[str, str]]:
-    """Tesseracts of this run that OCR a page (found by a unique TMPDIR in their env).
+def tesseracts(running: list[Process]) -> list[dict[str, str]]:
+    """Tesseract programs of this run that OCR a page.
 
     Version and language probes (``tesseract --version``) are not OCR and not counted.
     """
     return [
         env
-        for _, argv, env in processes(marker, "tesseract")
+        for _, argv, env in by_program(running, "tesseract")
         if b"--version" not in argv and b"--list-langs" not in argv
     ]
 
 
-def reading_threads(marker: str) -> int:
+def reading_threads(running: list[Process]) -> int:
     """Threads of this run's Python processes named "tesseract": pages read in-process."""
     count = 0
-    for pid, argv, _ in processes(marker, "python"):
+    for pid, argv, _ in by_program(running, "python"):
         named = 0
         try:
             for task in Path(f"/proc/{pid}/task").iterdir():
@@ -53,7 +55,7 @@ def reading_threads(marker: str) -> int:
     return count
 
 
-def interpreters_started_by_workers(marker: str) -> set[int]:
+def interpreters_started_by_workers(running: list[Process]) -> set[int]:
     """Pids of Python interpreters that a worker executed.
 
     /proc/PID/environ is the environment a process was *executed* with: forked processes
@@ -61,24 +63,22 @@ def interpreters_started_by_workers(marker: str) -> set[int]:
     executes gets the worker's, which has OMP_THREAD_LIMIT=1 (init_worker).
     """
     return {
-        pid for pid, _, env in processes(marker, "python") if env.get("OMP_THREAD_LIMIT") == "1"
+        pid for pid, _, env in by_program(running, "python") if env.get("OMP_THREAD_LIMIT") == "1"
     }
 
 
-def processes(marker: str, command: str) -> list[tuple[int, list[bytes], dict[str, str]]]:
-    """This run's processes whose program's name starts with ``command``.
+Process = tuple[int, list[bytes], dict[str, str]]
 
-    By the program (argv[0]), not /proc/PID/comm: that is the main thread's name, which
-    is "tesseract" while a worker's main thread reads a page.
-    """
+
+def processes(marker: str) -> list[Process]:
+    """This run's processes (found by a unique TMPDIR in their env): one pass over /proc
+    per sample, so that the sampler keeps up with pages read in a tenth of a second."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
-            if not os.path.basename(argv[0]).startswith(command.encode()):
-                continue
             environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
@@ -86,6 +86,15 @@ def processes(marker: str, command: str) -> list[tuple[int, list[bytes], dict[st
         if env.get("TMPDIR") == marker:
             found.append((int(entry.name), argv, env))
     return found
+
+
+def by_program(running: list[Process], command: str) -> list[Process]:
+    """Those whose program's name starts with ``command``.
+
+    By the program (argv[0]), not /proc/PID/comm: that is the main thread's name, which
+    is "tesseract" while a worker's main thread reads a page.
+    """
+    return [p for p in running if os.path.basename(p[1][0]).startswith(command.encode())]
 
 
 @dataclass
@@ -107,13 +116,13 @@ def watched_run(inputs: Path, out: Path, budget: int, tmp: Path, engine: str = "
 
     def watch() -> None:
         while not stop.is_set():
-            running = tesseracts(str(tmp))
-            threads = reading_threads(str(tmp))
+            now = processes(str(tmp))
+            running = tesseracts(now)
+            threads = reading_threads(now)
             seen.busy.append(len(running) + threads)
             seen.in_process += threads > 0
             seen.thread_limits.update(env.get("OMP_THREAD_LIMIT", "unset") for env in running)
-
-            seen.started_by_workers.update(interpreters_started_by_workers(str(tmp)))
+            seen.started_by_workers.update(interpreters_started_by_workers(now))
             stop.wait(0.01)
 
     watcher = threading.Thread(target=watch)
@@ -145,9 +154,12 @@ def test_busy_tesseracts_never_exceed_the_budget(tmp_path: Path, budget: int, en
         pytest.skip("no tesserocr built on this Tesseract (scripts/bootstrap.sh builds it)")
     src = tmp_path / "in"
     src.mkdir()
-    for n in range(3):
-        shutil.copy(SAMPLES / "reports" / "scanned-report.pdf", src / f"report-{n}.pdf")
-        shutil.copy(SAMPLES / "letters" / "spanish-note.png", src / f"note-{n}.png")
+    shutil.copy(SAMPLES / "reports" / "scanned-report.pdf", src / "report.pdf")
+    # Unique pages: identical files are read once. The letter's page takes a loaded
+    # Tesseract about 0.5 s, long enough for two readers to be seen at work together.
+    for n in range(4):
+        unique_page(SAMPLES / "letters" / "spanish-note.png", src / f"note-{n}.png", n)
+        unique_page(SAMPLES / "letters" / "english-letter.tif", src / f"letter-{n}.png", n)
 
     seen = watched_run(src, tmp_path / "out", budget, tmp_path / "tmp", engine)
 
@@ -164,12 +176,29 @@ def test_a_file_with_two_slots_runs_its_pages_in_warm_processes(tmp_path: Path) 
     """One 2-page PDF with -j 2: its pages take both shared slots, in a page pool forked
     from the warm worker, not a fresh interpreter that imports everything again (about
     2 s of CPU per file)."""
-    report = SAMPLES / "reports" / "scanned-report.pdf"
+    # The letter's two pages (about 0.5 s each for a loaded Tesseract: long enough for
+    # the sampler to see both read at once) as one scanned PDF.
+    with Image.open(SAMPLES / "letters" / "english-letter.tif") as letter:
+        pages = []
+        for n, frame in enumerate(ImageSequence.Iterator(letter)):
+            pages.append(tmp_path / f"page-{n}.png")
+            frame.convert("L").save(pages[-1], dpi=letter.info.get("dpi", (300, 300)))
+    report = tmp_path / "letter.pdf"
+    report.write_bytes(img2pdf.convert([str(p) for p in pages]))
 
     seen = watched_run(report, tmp_path / "out", 2, tmp_path / "tmp")
 
     assert max(seen.busy) == 2  # both pages at once: the file did get two slots
     assert seen.started_by_workers == set()
+
+
+def unique_page(source: Path, target: Path, n: int) -> Path:
+    """``source``'s first page as a PNG that differs from the other copies in one pixel."""
+    with Image.open(source) as page:
+        copy = page.convert("L")
+        copy.putpixel((n, 0), 0)
+        copy.save(target, dpi=page.info.get("dpi", (300, 300)))
+    return target
 
 
 def without_thread_limit(environ: Mapping[str, str]) -> dict[str, str]:
