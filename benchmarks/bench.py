@@ -79,7 +79,6 @@ def tree_rss_kib(root: int) -> tuple[int, int]:
     worker thread reading with the Tesseract loaded in it (scan2pdf/worker/loaded.py)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
-    names: dict[int, str] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -91,12 +90,11 @@ def tree_rss_kib(root: int) -> tuple[int, int]:
         pid, ppid = int(entry.name), int(fields.get("PPid", "0").strip() or 0)
         children.setdefault(ppid, []).append(pid)
         rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
-        names[pid] = fields.get("Name", "").strip()
     total, busy, stack = 0, 0, [root]
     while stack:
         pid = stack.pop()
         total += rss.get(pid, 0)
-        busy += _threads_named(pid, "tesseract") if pid in names else 0
+        busy += _threads_named(pid, "tesseract") if pid in rss else 0
         stack.extend(children.get(pid, []))
     return total, busy
 

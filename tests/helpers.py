@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import stat
 import time
 import unicodedata
 from collections.abc import Callable
@@ -91,3 +94,17 @@ def wait_for(predicate: Callable[[], bool], deadline: float, what: str) -> None:
             return
         time.sleep(0.05)
     pytest.fail(f"timed out after {deadline} s waiting for {what}")
+
+
+def tesseract_shim(tmp: Path, version: str | None = None) -> tuple[dict[str, str], Path]:
+    """A ``tesseract`` on PATH that logs each run's arguments, then runs the real one
+    (or, with ``version``, says it is that version)."""
+    real = shutil.which("tesseract")
+    assert real is not None
+    shim, log = tmp / "bin" / "tesseract", tmp / "tesseract.log"
+    shim.parent.mkdir()
+    fake = f'case "$1" in --version) echo "tesseract {version}"; exit 0;; esac\n' if version else ""
+    shim.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\n{fake}exec "{real}" "$@"\n')
+    shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
+    log.touch()
+    return {"PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}"}, log

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
-import shutil
-import stat
 import subprocess
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,7 +18,7 @@ from scan2pdf.worker import loaded
 from scan2pdf.worker.orientation import read_tsv
 
 from .conftest import SAMPLES, run_scan2pdf
-from .helpers import pdf_text, squash, text_image
+from .helpers import pdf_text, squash, tesseract_shim, text_image
 
 needs_loaded = pytest.mark.skipif(
     not loaded.available(), reason="no tesserocr built on this Tesseract (scripts/bootstrap.sh)"
@@ -150,20 +147,6 @@ def test_a_process_forked_after_reading_reads_with_its_own_tesseract(tmp_path: P
         child = pool.apply_async(_read_in_child, (str(image), str(tmp_path))).get(timeout=120)
 
     assert child == (tmp_path / "p.txt").read_text(encoding="utf-8")
-
-
-def tesseract_shim(tmp: Path, version: str | None = None) -> tuple[dict[str, str], Path]:
-    """A ``tesseract`` on PATH that logs each run's arguments, then runs the real one
-    (or, with ``version``, says it is that version)."""
-    real = shutil.which("tesseract")
-    assert real is not None
-    shim, log = tmp / "bin" / "tesseract", tmp / "tesseract.log"
-    shim.parent.mkdir()
-    fake = f'case "$1" in --version) echo "tesseract {version}"; exit 0;; esac\n' if version else ""
-    shim.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\n{fake}exec "{real}" "$@"\n')
-    shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
-    log.touch()
-    return {"PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}"}, log
 
 
 def pages_read_by_the_program(log: Path) -> int:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import img2pdf
@@ -15,7 +13,7 @@ from scan2pdf.worker.loaded import SWITCH
 from scan2pdf.worker.orientation import Reading, read_tsv
 
 from .conftest import SAMPLES, run_scan2pdf
-from .helpers import pdf_text, rendered_lightness, squash
+from .helpers import pdf_text, rendered_lightness, squash, tesseract_shim
 
 LETTER = SAMPLES / "letters" / "english-letter.tif"
 PHRASE = "the repair of the north pier"
@@ -155,15 +153,8 @@ def test_a_page_in_a_script_no_language_reads_is_not_read_four_ways(
     """A Chinese notice in a batch read with -l eng: it reads as noise every way up, so
     it is not read four ways for nothing (the program's log shows no sample reading); the
     note says which language to add."""
-    real = shutil.which("tesseract")
-    assert real is not None
-    shim, log = tmp_path / "bin" / "tesseract", tmp_path / "tesseract.log"
-    shim.parent.mkdir()
-    shim.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\nexec "{real}" "$@"\n')
-    shim.chmod(0o755)
-    log.touch()
+    env, log = tesseract_shim(tmp_path)
     notice = SAMPLES / "notices" / "chinese-notice.jpg"
-    path = f"{shim.parent}{os.pathsep}{os.environ['PATH']}"
 
     run = run_scan2pdf(
         "convert",
@@ -173,7 +164,7 @@ def test_a_page_in_a_script_no_language_reads_is_not_read_four_ways(
         "-l",
         "eng",
         report=tmp_path / "r.jsonl",
-        env={"PATH": path, SWITCH: "command" if engine == "command" else ""},
+        env=env | {SWITCH: "command" if engine == "command" else ""},
     )
 
     assert run.returncode == 0, run.stderr

@@ -254,12 +254,17 @@ _READERS = _Readers()
 _PR_SET_NAME, _PR_GET_NAME = 15, 16
 
 
+@cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
 @contextmanager
 def _named_thread(name: bytes) -> Iterator[None]:
     """Name this thread ``name`` while it reads, as the program's process would be named:
     ``top -H``, ``ps -L`` (and the budget tests) see a Tesseract at work."""
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
+        libc = _libc()
         before = ctypes.create_string_buffer(16)
         libc.prctl(_PR_GET_NAME, before, 0, 0, 0)
         libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name[:15]), 0, 0, 0)

@@ -25,7 +25,7 @@ from pathlib import Path
 from PIL import Image
 
 from scan2pdf.worker.loaded import Detected, available, detect
-from scan2pdf.worker.scripts import SUGGESTED, unread_script
+from scan2pdf.worker.scripts import unread_script
 
 # A page that reads under this mean word confidence (0-100, Tesseract's) is looked at.
 # Upright pages of the corpus read at 82-96, upside-down ones at 37.
@@ -152,17 +152,15 @@ def decide(image: Path, languages: list[str], first: Reading, timeout: float) ->
             (360 - detected.angle) % 360,
             f"Tesseract's orientation detector, confidence {detected.confidence:.1f}",
         )
-    if (
-        detected is not None
-        and detected.script_confidence >= SCRIPT_SURE
-        and unread_script(detected.script, languages)
-    ):
-        return Turn(
-            0,
-            f"it looks written in {detected.script} script (Tesseract's detector, "
-            f"confidence {detected.script_confidence:.2f}), which -l {'+'.join(languages)} "
-            f"does not read; give -l its language ({SUGGESTED[detected.script]})",
-        )
+    if detected is not None and detected.script_confidence >= SCRIPT_SURE:
+        suggested = unread_script(detected.script, languages)
+        if suggested is not None:
+            return Turn(
+                0,
+                f"it looks written in {detected.script} script (Tesseract's detector, "
+                f"confidence {detected.script_confidence:.2f}), which -l "
+                f"{'+'.join(languages)} does not read; give -l its language ({suggested})",
+            )
     if first.cjk > 0.5:
         # Tesseract's word confidence in Chinese says little about which way up a page
         # is: an upright line of the corpus reads at 5, the same line upside down at 48.

@@ -11,43 +11,47 @@ most of Tesseract's languages read) is checked as before.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    readers: frozenset[str]  # the language packs that read it
+    suggested: str  # what to suggest for -l
+
+
+def _script(suggested: str, *readers: str) -> Script:
+    return Script(frozenset(readers), suggested)
+
+
 # The detector's script names (osd.traineddata, Tesseract 5) -> the language packs that
 # read them (Debian's tesseract-ocr-<lang>, and Tesseract's own script/<Name> packs).
-READERS: dict[str, frozenset[str]] = {
-    "Han": frozenset(
-        {"chi_sim", "chi_tra", "chi_sim_vert", "chi_tra_vert", "jpn", "jpn_vert", "kor"}
+SCRIPTS: dict[str, Script] = {
+    "Han": _script(
+        "chi_sim, chi_tra or jpn",
+        *("chi_sim", "chi_tra", "chi_sim_vert", "chi_tra_vert", "jpn", "jpn_vert", "kor"),
     ),
-    "Japanese": frozenset({"jpn", "jpn_vert"}),
-    "Korean": frozenset({"kor", "kor_vert"}),
-    "Hangul": frozenset({"kor", "kor_vert"}),
-    "Cyrillic": frozenset(
-        {"rus", "ukr", "bel", "bul", "mkd", "srp", "kaz", "kir", "tgk", "mon", "tat", "bak"}
+    "Japanese": _script("jpn", "jpn", "jpn_vert"),
+    "Korean": _script("kor", "kor", "kor_vert"),
+    "Hangul": _script("kor", "kor", "kor_vert"),
+    "Cyrillic": _script(
+        "rus, ukr or bul",
+        *("rus", "ukr", "bel", "bul", "mkd", "srp", "kaz", "kir", "tgk", "mon", "tat", "bak"),
     ),
-    "Arabic": frozenset({"ara", "fas", "urd", "pus", "uig", "snd"}),
-    "Hebrew": frozenset({"heb", "yid"}),
-    "Greek": frozenset({"ell", "grc"}),
-    "Devanagari": frozenset({"hin", "mar", "nep", "san"}),
-    "Thai": frozenset({"tha"}),
-}
-
-# What to suggest for -l, by script.
-SUGGESTED: dict[str, str] = {
-    "Han": "chi_sim, chi_tra or jpn",
-    "Japanese": "jpn",
-    "Korean": "kor",
-    "Hangul": "kor",
-    "Cyrillic": "rus, ukr or bul",
-    "Arabic": "ara, fas or urd",
-    "Hebrew": "heb",
-    "Greek": "ell",
-    "Devanagari": "hin, mar or nep",
-    "Thai": "tha",
+    "Arabic": _script("ara, fas or urd", "ara", "fas", "urd", "pus", "uig", "snd"),
+    "Hebrew": _script("heb", "heb", "yid"),
+    "Greek": _script("ell", "ell", "grc"),
+    "Devanagari": _script("hin, mar or nep", "hin", "mar", "nep", "san"),
+    "Thai": _script("tha", "tha"),
 }
 
 
-def unread_script(script: str, languages: list[str]) -> bool:
-    """Whether ``script`` is one this module knows and no language in ``languages`` reads."""
-    readers = READERS.get(script)
-    if readers is None:
-        return False
-    return not any(lang in readers or lang.startswith(f"script/{script}") for lang in languages)
+def unread_script(script: str, languages: list[str]) -> str | None:
+    """What to suggest for -l when ``script`` is one this module knows and no language in
+    ``languages`` reads; None otherwise."""
+    known = SCRIPTS.get(script)
+    if known is None:
+        return None
+    if any(lang in known.readers or lang.startswith(f"script/{script}") for lang in languages):
+        return None
+    return known.suggested
