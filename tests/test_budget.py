@@ -176,13 +176,18 @@ def test_a_file_with_two_slots_runs_its_pages_in_warm_processes(tmp_path: Path) 
     """One 2-page PDF with -j 2: its pages take both shared slots, in a page pool forked
     from the warm worker, not a fresh interpreter that imports everything again (about
     2 s of CPU per file)."""
-    # The letter's two pages (about 0.5 s each for a loaded Tesseract: long enough for
-    # the sampler to see both read at once) as one scanned PDF.
+    # The letter's two pages, each stacked three times on one tall page (about 1.5 s each
+    # for a loaded Tesseract), as one scanned PDF. At 0.5 s a page the sampler, slowed by
+    # the rest of the suite, once saw only one of the two at work (CI, 2026-12-02).
     with Image.open(SAMPLES / "letters" / "english-letter.tif") as letter:
         pages = []
         for n, frame in enumerate(ImageSequence.Iterator(letter)):
+            gray = frame.convert("L")
+            tall = Image.new("L", (gray.width, gray.height * 3), 255)
+            for row in range(3):
+                tall.paste(gray, (0, row * gray.height))
             pages.append(tmp_path / f"page-{n}.png")
-            frame.convert("L").save(pages[-1], dpi=letter.info.get("dpi", (300, 300)))
+            tall.save(pages[-1], dpi=letter.info.get("dpi", (300, 300)))
     report = tmp_path / "letter.pdf"
     report.write_bytes(img2pdf.convert([str(p) for p in pages]))
 
