@@ -94,7 +94,7 @@ def tree_rss_kib(root: int) -> tuple[int, int]:
     while stack:
         pid = stack.pop()
         total += rss.get(pid, 0)
-        busy += _threads_named(pid, "tesseract") if pid in rss else 0
+        busy += _threads_named(pid, "tesseract")  # 0 for a process already gone
         stack.extend(children.get(pid, []))
     return total, busy
 
