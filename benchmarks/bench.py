@@ -7,6 +7,8 @@ Workloads (built in a temporary folder from samples/, plus ../shared/corpus when
 - one-long: a 20-page scanned PDF among 13 single-page letters (60% of the pages in one
   file, the shape that left cores idle before pages were shared across files);
 - two-long: two 12-page PDFs among 10 single pages;
+- one-long-light, two-long-light: the same two shapes on everyday pages (letters, a typed
+  report, a printout) rather than heavy magazine pages;
 - tail: an 8-page PDF among 4 single pages (the volume is most of the work);
 - small: 120 single-page inputs;
 - long: one 48-page scanned PDF;
@@ -158,7 +160,8 @@ _SAMPLE_EVERY = 0.05
 
 
 def timed(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Sample:
-    """Run a command; wall time and the peak RSS of its process tree."""
+    """Run a command; wall time, the peak RSS and (where a cgroup can be made) the CPU time
+    of its process tree."""
     group = _cpu_group()
     procs = None if group is None else str(group / "cgroup.procs")
 
