@@ -272,22 +272,9 @@ def build(work: Path, floors: Sequence[str] = ()) -> dict[str, Workload]:
     letter_pages = singles
     heavy = CORPUS / "tess__8071_093.3B.tif"  # a real 300 dpi magazine page, ~2.5 s of OCR
     if heavy.exists():
-        volume_sources = []
-        for n in range(3):
-            page_pdf = work / f"heavy-page-{n}.pdf"
-            page_pdf.write_bytes(img2pdf.convert(str(unique_copy(heavy, work, 990 + n))))
-            volume_sources.append([page_pdf])
+        volume_sources = [[page_pdf(heavy, work, 990 + n)] for n in range(3)]
         letter_pages = [heavy]
-    one_long = work / "one-long"
-    one_long.mkdir()
-    letters = [
-        unique_copy(letter_pages[i % len(letter_pages)], one_long, 500 + i) for i in range(13)
-    ]
-    volume = concatenated(volume_sources[0], 20, one_long / "volume-20.pdf")
-    two_long = work / "two-long"
-    two_long.mkdir()
-    loose = [unique_copy(letter_pages[i % len(letter_pages)], two_long, 700 + i) for i in range(10)]
-    volumes = [concatenated(volume_sources[n], 12, two_long / f"volume-{n}.pdf") for n in (1, 2)]
+    one_long, two_long = long_shapes(work, "", volume_sources, letter_pages, 500)
     # The volume is most of the work (8 of 12 pages): a page concurrency fixed at the start
     # leaves one core idle for the whole tail.
     tail = work / "tail"
@@ -297,30 +284,11 @@ def build(work: Path, floors: Sequence[str] = ()) -> dict[str, Workload]:
     # The same two shapes on everyday pages (letters, typed reports, a printout: 0.2-1.8 s
     # of Tesseract each), the weight of the batch issue 13 was filed on: a file's own set-up
     # is a larger part of it there than beside a 2.5 s magazine page.
-    everyday_volume, everyday_letters = everyday_pages(work)
-    one_long_light = work / "one-long-light"
-    one_long_light.mkdir()
-    light_letters = [
-        unique_copy(everyday_letters[i % len(everyday_letters)], one_long_light, 520 + i)
-        for i in range(13)
-    ]
-    light_volume = concatenated(everyday_volume[0], 20, one_long_light / "volume-20.pdf")
-    two_long_light = work / "two-long-light"
-    two_long_light.mkdir()
-    light_loose = [
-        unique_copy(everyday_letters[i % len(everyday_letters)], two_long_light, 720 + i)
-        for i in range(10)
-    ]
-    light_volumes = [
-        concatenated(everyday_volume[n], 12, two_long_light / f"volume-{n}.pdf") for n in (1, 2)
-    ]
+    light = long_shapes(work, "-light", *everyday_pages(work), 520)
     workloads = {
-        "one-long-light": Workload("one-long-light", [light_volume, *light_letters]),
-        "two-long-light": Workload("two-long-light", [*light_volumes, *light_loose]),
+        **{shape.name: shape for shape in (one_long, two_long, *light)},
         "tail": Workload("tail", [tail_volume, *tail_letters]),
         "mixed": Workload("mixed", [Path(f) for f in files]),
-        "one-long": Workload("one-long", [volume, *letters]),
-        "two-long": Workload("two-long", [*volumes, *loose]),
         "small": Workload("small", small_files),
         "long": Workload("long", [long_file]),
     }
@@ -328,6 +296,37 @@ def build(work: Path, floors: Sequence[str] = ()) -> dict[str, Workload]:
         load.floor_pages = rasterise(load.files, work / f"floor-{load.name}")
         load.pages = len(load.floor_pages)
     return workloads
+
+
+def long_shapes(
+    work: Path, suffix: str, volume_sources: list[list[Path]], letter_pages: list[Path], first: int
+) -> tuple[Workload, Workload]:
+    """(a) a 20-page volume among 13 letters and (b) two 12-page volumes among 10, from
+    three sets of volume pages and the letters' images; ``first`` numbers the letters."""
+    one_long = work / f"one-long{suffix}"
+    one_long.mkdir()
+    letters = [
+        unique_copy(letter_pages[i % len(letter_pages)], one_long, first + i) for i in range(13)
+    ]
+    volume = concatenated(volume_sources[0], 20, one_long / "volume-20.pdf")
+    two_long = work / f"two-long{suffix}"
+    two_long.mkdir()
+    loose = [
+        unique_copy(letter_pages[i % len(letter_pages)], two_long, first + 200 + i)
+        for i in range(10)
+    ]
+    volumes = [concatenated(volume_sources[n], 12, two_long / f"volume-{n}.pdf") for n in (1, 2)]
+    return (
+        Workload(one_long.name, [volume, *letters]),
+        Workload(two_long.name, [*volumes, *loose]),
+    )
+
+
+def page_pdf(image: Path, work: Path, number: int) -> Path:
+    """A one-page scanned PDF of a numbered copy of ``image`` (pixels of its own)."""
+    target = work / f"page-{number}.pdf"
+    target.write_bytes(img2pdf.convert(str(unique_copy(image, work, number))))
+    return target
 
 
 def everyday_pages(work: Path) -> tuple[list[list[Path]], list[Path]]:
@@ -345,10 +344,7 @@ def everyday_pages(work: Path) -> tuple[list[list[Path]], list[Path]]:
         pages = [SAMPLES / "reports" / "scanned-report.pdf"]
         if (CORPUS / "ocrmypdf__epson.pdf").exists():
             pages.append(CORPUS / "ocrmypdf__epson.pdf")
-        for k, image in enumerate(images):
-            page_pdf = work / f"everyday-{n}-{k}.pdf"
-            page_pdf.write_bytes(img2pdf.convert(str(unique_copy(image, work, 960 + 10 * n + k))))
-            pages.append(page_pdf)
+        pages += [page_pdf(image, work, 960 + 10 * n + k) for k, image in enumerate(images)]
         volumes.append(pages)
     return volumes, letters
 
@@ -577,7 +573,7 @@ def main() -> None:
                     samples[tool].append(TOOLS[tool](load, out, args.jobs))
                     shutil.rmtree(out, ignore_errors=True)
                     last = samples[tool][-1]
-                    cpu = f", {last.cpu_seconds:.1f} s CPU" if last.cpu_seconds else ""
+                    cpu = "" if last.cpu_seconds is None else f", {last.cpu_seconds:.1f} s CPU"
                     print(f"  round {round_ + 1} {tool}: {last.seconds:.1f} s{cpu}", flush=True)
             report(samples, args.jobs)
         if "discovery" in only:
@@ -596,12 +592,10 @@ def report(samples: dict[str, list[Sample]], cores: int) -> None:
     peak = {tool: max(s.peak_mib for s in runs) for tool, runs in samples.items()}
     floor = median.get("floor")
     ours = median.get("scan2pdf")
-    cpu = {
-        tool: statistics.median(s.cpu_seconds for s in runs if s.cpu_seconds is not None)
-        if all(s.cpu_seconds is not None for s in runs)
-        else None
-        for tool, runs in samples.items()
-    }
+    cpu: dict[str, float | None] = {}
+    for tool, runs in samples.items():
+        measured = [s.cpu_seconds for s in runs if s.cpu_seconds is not None]
+        cpu[tool] = statistics.median(measured) if len(measured) == len(runs) else None
     print("\n| tool | median s | x floor | scan2pdf speed-up | CPU s | peak RSS MiB |")
     print("|---|---|---|---|---|---|")
     for tool in samples:
