@@ -36,17 +36,28 @@ PROGRAMS: tuple[Program, ...] = (
 )
 
 
+def program_installed(name: str) -> bool:
+    """Whether an executable of that name is on PATH.
+
+    This, not the version, decides "not found": asking a program its version starts it,
+    and a start that fails or is slow once (a loaded machine, a fork refused) must not
+    stop a batch with "Required program not found" for a program that is there.
+    """
+    return shutil.which(name) is not None
+
+
 @cache
 def program_version(name: str) -> str | None:
-    """The program's version, or None when it is not installed (or does not run)."""
-    if shutil.which(name) is None:
+    """The program's version for reports and ``doctor``; None when it is not installed,
+    "unknown" when it is but did not say (or did not run in time)."""
+    if not program_installed(name):
         return None
     try:
         done = subprocess.run(
             [name, "--version"], capture_output=True, text=True, timeout=30, check=False
         )
     except (OSError, subprocess.SubprocessError):
-        return None
+        return "unknown"
     match = _VERSION_RE.search(done.stdout + done.stderr)
     return match.group(1) if match else "unknown"
 
@@ -133,7 +144,7 @@ def debian_language_package(language: str) -> str:
 def check_environment(options: Options) -> None:
     """Raise MissingDependencyError naming everything missing, and how to install it."""
     needed = [p for p in PROGRAMS if p.required or p.name in options.needs_programs()]
-    missing = [p for p in needed if program_version(p.name) is None]
+    missing = [p for p in needed if not program_installed(p.name)]
     if missing:
         names = ", ".join(f"{p.name} ({p.purpose})" for p in missing)
         packages = " ".join(p.package for p in missing)
