@@ -13,14 +13,24 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pypdf import PdfReader
 
-_SPACE = re.compile(r"\s+")
-_GLYPH_NAME = re.compile(r"/[A-Za-z][\w.]*")
+# What pypdf writes for a glyph it cannot map to Unicode: the glyph's name from the font's
+# /Differences, slash and all (``/g437``), run together with its neighbours (``/g437/g258``).
+# Only a run that starts a whitespace-separated token is taken for one: a slash inside a
+# word (``N/A``, ``and/or``, ``12/05``) is text.
+_GLYPH_RUN = re.compile(r"(?:/[A-Za-z._][\w.]*)+", re.ASCII)
+_GLYPH_NAME = re.compile(r"/[A-Za-z._][\w.]*", re.ASCII)
+# The names fonts give their glyphs carry a number, a dot or an underscore (``g437``,
+# ``a.sc``, ``C0_1``); a "name" of letters only (``/DocumentInfo``, ``/usr``) is taken for
+# the word it reads as: a stray glyph name kept costs a search less than a word lost.
+_WORD_NAME = re.compile(r"/[A-Za-z]+", re.ASCII)
 # Alphabetic presentation forms (U+FB00-FB4F), Arabic presentation forms A and B.
 _PRESENTATION = re.compile(r"[\ufb00-\ufdff\ufe70-\ufeff]+")
 _SKIPPED = re.compile(r"\[OCR skipped on page\(s\) (\d+)(?:-(\d+))?\]")
+_Kind = Literal["junk", "invisible", "text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +114,43 @@ def build_sidecar(
 
 
 def looks_unreadable(text: str) -> bool:
-    """Mostly glyph names (pypdf's fallback, ``/g437``), control or private-use characters."""
-    visible = _SPACE.sub("", text)
-    if not visible:
-        return False
-    glyph_names = sum(len(name) for name in _GLYPH_NAME.findall(visible))
-    junk = sum(1 for ch in visible if ch == "\ufffd" or unicodedata.category(ch)[0] == "C")
-    return (glyph_names + junk) / len(visible) > 0.5
+    """More than half of the page's glyphs are junk: glyph names pypdf fell back to
+    (``/g437``), control, unassigned or private-use characters, or U+FFFD.
+
+    Counted per glyph, not per character (``/g437`` is one glyph shown, not five
+    characters), and letters of any script, digits, punctuation and symbols are never junk:
+    so a page at least half of whose glyphs are letters and digits, in whatever language,
+    is never judged unreadable, and no list of languages is needed to say so.
+    """
+    junk = shown = 0
+    # Names are looked for token by token: whitespace ends a name (with it removed first,
+    # "no /DocumentInfo block" ran into one 18-character "name", and the page was dropped).
+    for token in text.split():
+        run = _GLYPH_RUN.match(token)
+        if run is not None:
+            for name in _GLYPH_NAME.findall(run.group()):
+                if _WORD_NAME.fullmatch(name):
+                    shown += len(name)
+                else:
+                    junk += 1
+                    shown += 1
+            token = token[run.end() :]
+        for ch in token:
+            kind = _kind(ch)
+            junk += kind == "junk"
+            shown += kind != "invisible"
+    return junk * 2 > shown
+
+
+def _kind(ch: str) -> _Kind:
+    """Junk is what no font with a Unicode map extracts as. Format characters (soft
+    hyphen, zero-width joiners, direction marks) are invisible: real text carries them and
+    they show nothing."""
+    category = unicodedata.category(ch)
+    if category == "Cf":
+        return "invisible"
+    # Cc control, Cn unassigned, Co private use, Cs a lone surrogate.
+    return "junk" if ch == "\ufffd" or category[0] == "C" else "text"
 
 
 def layer_text(reader: PdfReader, index: int) -> str:
