@@ -112,7 +112,7 @@ from scan2pdf import convert
 from scan2pdf.core import pipeline
 from tests.engine_helpers import NULL_ENGINE
 
-real = pipeline.publish_pair
+real = pipeline.commit
 renamed = sys.argv[3] == "renamed"
 
 def publish_then_die(*args, **kwargs):
@@ -120,7 +120,7 @@ def publish_then_die(*args, **kwargs):
         real(*args, **kwargs)
     os.kill(os.getpid(), signal.SIGKILL)  # before the journal says it is done
 
-pipeline.publish_pair = publish_then_die
+pipeline.commit = publish_then_die
 convert([Path(sys.argv[1])], Path(sys.argv[2]), replace(NULL_ENGINE, jobs=1))
 """
 

@@ -13,6 +13,7 @@ import pytest
 
 from scan2pdf import convert
 from scan2pdf.core.options import Options
+from scan2pdf.core.report import FileResult
 from scan2pdf.state.journal import Journal, content_hash, default_path
 
 from .engine_helpers import NULL_ENGINE, scan
@@ -103,7 +104,7 @@ def test_a_schema_1_journal_is_migrated_and_stays_up_to_date(
     assert (report.converted, report.skipped, report.failed) == (0, 2, 0)
     assert {p: p.stat().st_mtime_ns for p in made} == before
     with sqlite3.connect(default_path(out)) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 4
     entries = Journal(default_path(out)).entries()
     assert [(e.identity, e.output) for e in entries] == [
         (str(src / "a.png"), str(out / "a.pdf")),
@@ -132,11 +133,36 @@ def test_a_schema_2_journal_gains_the_quality_columns_and_stays_up_to_date(
     scan(src / "a.png", shade=1)
     convert([src], out, NULL_ENGINE)
     with sqlite3.connect(default_path(out)) as db:  # as scan2pdf with schema 2 left it
-        db.execute("ALTER TABLE files DROP COLUMN quality")
-        db.execute("ALTER TABLE files DROP COLUMN made_by")
+        for column in ("quality", "made_by", "published", "pending"):
+            db.execute(f"ALTER TABLE files DROP COLUMN {column}")
         db.execute("PRAGMA user_version = 2")
     report = convert([src], out, NULL_ENGINE)
     assert (report.converted, report.skipped) == (0, 1)
     with sqlite3.connect(default_path(out)) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 4
         assert db.execute("SELECT quality, made_by FROM files").fetchall() == [(None, None)]
+
+
+def test_a_schema_3_journal_binds_its_outputs_when_found_up_to_date(tmp_path: Path) -> None:
+    """Outputs journalled before they were hashed stay up to date, and are bound to their
+    bytes from then on: an edit afterwards is noticed and the input converted again."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    scan(src / "a.png", shade=1)
+    convert([src], out, NULL_ENGINE)
+    with sqlite3.connect(default_path(out)) as db:  # as scan2pdf with schema 3 left it
+        for column in ("published", "pending"):
+            db.execute(f"ALTER TABLE files DROP COLUMN {column}")
+        db.execute("PRAGMA user_version = 3")
+    report = convert([src], out, NULL_ENGINE)
+    assert (report.converted, report.skipped) == (0, 1)
+    with sqlite3.connect(default_path(out)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+        (published,) = db.execute("SELECT published FROM files").fetchone()
+    assert str(out / "a.pdf") in published and str(out / "a.txt") in published
+    (out / "a.txt").write_text("edited by hand", encoding="utf-8")
+    results: list[FileResult] = []
+    again = convert([src], out, NULL_ENGINE, on_result=results.append)
+    assert (again.converted, again.skipped) == (1, 0)
+    (result,) = results
+    assert any("changed since it was published" in note for note in result.notes)
+    assert (out / "a.txt").read_text(encoding="utf-8") != "edited by hand"

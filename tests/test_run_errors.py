@@ -104,7 +104,7 @@ def test_a_journal_from_a_newer_scan2pdf(runner: CliRunner, src: Path, tmp_path:
     assert code == 4
     assert err == (
         f"Error: The journal '{default_path(out)}' was written by a newer scan2pdf (schema 99; "
-        "this one reads up to 3). Upgrade scan2pdf, or give this run another --journal.\n"
+        "this one reads up to 4). Upgrade scan2pdf, or give this run another --journal.\n"
     )
 
 

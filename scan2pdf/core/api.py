@@ -21,7 +21,7 @@ from dataclasses import fields, replace
 from pathlib import Path, PurePath
 from typing import Any
 
-from scan2pdf.core.archives import archive_of, find_members
+from scan2pdf.core.archives import archive_of, find_members, identity_path
 from scan2pdf.core.discover import discover, per_folder
 from scan2pdf.core.events import EventCallback
 from scan2pdf.core.jobs import Input
@@ -110,6 +110,7 @@ def convert(
     paths = _existing(inputs)
     check_environment(chosen)
     roots = tuple(Path(os.path.abspath(p)) for p in paths if p.is_dir())
+    files = tuple(Path(os.path.abspath(p)) for p in paths if not p.is_dir())
     executor: Executor | None = None
     if cluster is not None:
         executor = ClusterExecutor(cluster, out, cluster_storage, paths)
@@ -130,7 +131,7 @@ def convert(
         on_event=progress,
     )
     feed = per_folder(discover(paths, out, group_pages=group_pages), folder_options or {})
-    return pipeline.convert(Feed(feed, FeedTraits(roots=roots)))
+    return pipeline.convert(Feed(feed, FeedTraits(roots=roots, files=files)))
 
 
 def convert_file(
@@ -250,7 +251,9 @@ def retry(
         on_notice=on_notice,
         on_event=progress,
     )
-    return pipeline.convert(Feed(_failed_inputs(entries, groups, out)))
+    # An output is never written over one of the inputs being retried.
+    files = tuple(identity_path(e.identity) for e in entries if archive_of(e.identity) is None)
+    return pipeline.convert(Feed(_failed_inputs(entries, groups, out), FeedTraits(files=files)))
 
 
 def _existing(inputs: PathLike | Sequence[PathLike]) -> list[Path]:
@@ -281,7 +284,7 @@ def _failed_inputs(
 def _reopened(identity: str, archives: dict[Path, dict[str, Input]], outdir: Path) -> Input:
     """The input a journal identity names today: a file, an archive member (its archive
     read once for all its failed members) or a folder of pages."""
-    source = Path(identity)
+    source = identity_path(identity)
     archive = archive_of(identity)
     if archive is not None:
         if archive not in archives:

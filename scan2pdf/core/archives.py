@@ -73,6 +73,43 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 SEPARATOR = "!/"
 
 
+def _spells_boundary(part: str) -> bool:
+    """A name like ``box.zip!``: an archive's name followed by the member separator's
+    ``!`` (and perhaps more), which a real folder may be called too."""
+    stripped = part.rstrip("!")
+    return stripped != part and archive_kind(stripped) is not None
+
+
+def escaped(path: str) -> str:
+    """A real path (or a member's path in its archive) as it is spelled in an identity.
+
+    A member's identity is ``/abs/box.zip!/a.png``; a real folder called ``box.zip!``
+    beside ``box.zip`` would spell the same for its ``a.png``. So a name that ends in
+    ``!`` after an archive's name gets one ``!`` more in an identity (``box.zip!!``): in
+    an identity, exactly one ``!`` after an archive's name is a member separator, two or
+    more are a name. Every other path is its own identity."""
+    if "!" not in path:
+        return path
+    return "/".join(f"{part}!" if _spells_boundary(part) else part for part in path.split("/"))
+
+
+def _unescaped(path: str) -> str:
+    return "/".join(part[:-1] if _spells_boundary(part) else part for part in path.split("/"))
+
+
+def _boundary(parts: list[str]) -> int | None:
+    """Where the first member separator is: the part that is an archive's name plus one ``!``."""
+    for n, part in enumerate(parts):
+        if part.endswith("!") and not part.endswith("!!") and archive_kind(part[:-1]):
+            return n
+    return None
+
+
+def identity_path(identity: str) -> Path:
+    """The real path a file's identity names (``escaped`` undone)."""
+    return Path(_unescaped(identity)) if "!" in identity else Path(identity)
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Where an archive stops being believed (see the module docstring)."""
@@ -194,7 +231,7 @@ def _read(
             name = _clean(entry.name)
             unsafe = _unsafe_name(entry.name) if name else "it has no name"
             # An unsafe entry is named as the archive has it, so its trick is visible.
-            member_id = f"{identity}{SEPARATOR}{entry.name if unsafe else name}"
+            member_id = f"{identity}{SEPARATOR}{entry.name if unsafe else escaped(name)}"
             if unsafe is None and _ignored(name):
                 continue
             total += entry.size
@@ -243,8 +280,13 @@ def find_members(archive: Path) -> dict[str, Input]:
 
 def archive_of(identity: str) -> Path | None:
     """The archive file an archive member's identity lives in, or None for a file."""
-    head, found, _ = identity.partition(SEPARATOR)
-    return Path(head) if found else None
+    if SEPARATOR not in identity:
+        return None
+    parts = identity.split("/")
+    at = _boundary(parts)
+    if at is None:
+        return None
+    return identity_path("/".join([*parts[:at], parts[at][:-1]]))
 
 
 def _nested(

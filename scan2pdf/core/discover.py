@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 
-from scan2pdf.core.archives import archive_inputs, archive_kind
+from scan2pdf.core.archives import archive_inputs, archive_kind, escaped
 from scan2pdf.core.groups import group_input
 from scan2pdf.core.jobs import Input, Kind, Work
 from scan2pdf.core.naming import natural_name
@@ -49,8 +49,9 @@ def check_layout(inputs: Sequence[Path], outdir: Path) -> None:
 
 
 def identity_of(path: Path) -> str:
-    """A file's identity: its absolute path, symlinks kept (the name the user knows it by)."""
-    return os.path.abspath(path)
+    """A file's identity: its absolute path, symlinks kept (the name the user knows it by),
+    spelled so that it is never an archive member's (``core/archives.py`` ``escaped``)."""
+    return escaped(os.path.abspath(path))
 
 
 def discover(inputs: Sequence[Path], outdir: Path, *, group_pages: bool = False) -> Iterator[Input]:

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scan2pdf.core.archives import SEPARATOR
+from scan2pdf.core.archives import archive_of
 from scan2pdf.core.discover import discover, per_folder
 from scan2pdf.core.options import Options
 from scan2pdf.core.report import FileResult
@@ -60,8 +60,10 @@ def dry_run(
     out = Path(os.path.abspath(outdir))
     journal = Journal.snapshot(journal_path or default_path(out))
     roots = tuple(Path(os.path.abspath(p)) for p in inputs if p.is_dir())
+    files = tuple(Path(os.path.abspath(p)) for p in inputs if not p.is_dir())
     staging = out / ".scan2pdf" / "staging" / "dry-run"  # named, never made
-    triage = Triage(journal, out, staging, FeedTraits(roots=roots), dry_run=True)
+    traits = FeedTraits(roots=roots, files=files)
+    triage = Triage(journal, out, staging, traits, dry_run=True)
     try:
         found = discover(inputs, out, group_pages=group_pages)
         for item in per_folder(found, folder_options or {}):
@@ -77,7 +79,7 @@ def _step(identity: str, decided: FileResult | Planned | Deferred | Reused) -> S
         if job.kind == "pages":
             return Step(GROUP, identity, job.pdf, pages=len(job.parts))
         # An archive member's pages are not known before it is extracted.
-        pages = 0 if SEPARATOR in identity else job.work.pages
+        pages = 0 if archive_of(identity) is not None else job.work.pages
         return Step(CONVERT, identity, job.pdf, pages=pages)
     if isinstance(decided, Deferred):
         return Step(REUSE, identity, None, detail="same content as an input before it")

@@ -25,6 +25,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path, PurePath
 
+from scan2pdf.core.archives import escaped
 from scan2pdf.core.jobs import Input, Kind, Work
 from scan2pdf.state.journal import Seen
 
@@ -54,7 +55,7 @@ def group_input(
     name = (rel.name if rel.parts else Path(os.path.abspath(folder)).name) or "pages"
     work = Work(sum(w.pages for _, w in pages), sum(w.mpixels for _, w in pages))
     return Input(
-        os.path.abspath(folder),
+        escaped(os.path.abspath(folder)),
         folder,
         "pages",
         rel.parent if rel.parts else PurePath(),

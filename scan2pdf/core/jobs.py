@@ -82,6 +82,12 @@ class Job:
     work: Work = field(default_factory=Work)
     # The page images of a "pages" job, in page order (``source`` is their folder).
     parts: tuple[Path, ...] = ()
+    # What the PDF's XMP says it came from (``worker/stamp.py``): the source's SHA-256
+    # (a folder document's: of its pages), its name relative to its INPUT folder (never
+    # an absolute path: a published PDF leaves this machine) and the options fingerprint.
+    content: str | None = None
+    origin: str = ""
+    fingerprint: str = ""
 
 
 # An output file as a worker hands it back: a path the coordinator can read, or its bytes.

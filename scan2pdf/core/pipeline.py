@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from scan2pdf.core.events import EventCallback, FileFinished, FileStarted, PageDone
-from scan2pdf.core.jobs import Input, Job, Outcome, Tick
+from scan2pdf.core.jobs import Artifact, Input, Job, Outcome, Tick
 from scan2pdf.core.options import Options
 from scan2pdf.core.report import FileResult, Report
 from scan2pdf.core.resume import (
@@ -36,6 +36,7 @@ from scan2pdf.core.resume import (
     Planned,
     Reused,
     Triage,
+    changed_note,
     disk_full,
 )
 from scan2pdf.core.stopping import stop_on_signals
@@ -44,8 +45,8 @@ from scan2pdf.execution.local import LocalExecutor, cpu_budget
 from scan2pdf.execution.protocol import Executor
 from scan2pdf.state.failures import keep_failed_input, prepare_folder
 from scan2pdf.state.index import Index, check_fts5, folder_of, open_for_run, read_sidecar
-from scan2pdf.state.journal import Journal, default_path
-from scan2pdf.state.publish import publish_pair
+from scan2pdf.state.journal import Journal, Pending, default_path
+from scan2pdf.state.publish import Digest, OutputChanged, commit, staged
 from scan2pdf.state.scratch import new_scratch
 from scan2pdf.state.writer import WriterLock
 
@@ -67,6 +68,7 @@ class _Flight:
     job: Job
     row: int
     key: ContentKey
+    notes: tuple[str, ...] = ()
 
 
 class Pipeline:
@@ -238,21 +240,30 @@ class Pipeline:
         # Inputs waiting for a conversion of the same content to finish.
         waiting: dict[ContentKey, list[Input]] = {}
 
+        def submit(planned: Planned) -> None:
+            job = planned.job
+            flights[job.index] = _Flight(job, planned.row, planned.key, planned.notes)
+            executor.submit(job)
+
         def take(item: Input) -> Iterator[FileResult]:
             decided = triage.decide(item, item.options or self.options)
+            if isinstance(decided, Reused):
+                try:
+                    result = self._reuse(decided, journal)
+                except OutputChanged as exc:  # changed since the triage looked at it
+                    decided = triage.convert_instead(decided, changed_note(exc.path))
+                else:
+                    triage.release(decided.job)  # a member's extracted copy, unused
+                    assert result.output is not None and result.sidecar is not None
+                    self._index_document(
+                        result.output, result.sidecar, item.identity, decided.moved_from
+                    )
+                    yield self._emit(replace(result, source=item.source))
+                    return
             if isinstance(decided, Planned):
-                job = decided.job
-                flights[job.index] = _Flight(job, decided.row, decided.key)
-                executor.submit(job)
+                submit(decided)
             elif isinstance(decided, Deferred):
                 waiting.setdefault(decided.key, []).append(item)
-            elif isinstance(decided, Reused):
-                result = decided.result
-                assert result.output is not None and result.sidecar is not None
-                self._index_document(
-                    result.output, result.sidecar, item.identity, decided.moved_from
-                )
-                yield self._emit(replace(result, source=item.source))
             else:
                 yield self._emit(replace(decided, source=item.source))
 
@@ -287,7 +298,7 @@ class Pipeline:
                     continue
                 result = self._finish(outcome, flight, journal)
                 triage.release(flight.job)
-                triage.landed(flight.key)
+                triage.landed(flight.key, flight.row)
                 yield result
                 for item in waiting.pop(flight.key, []):
                     yield from take(item)
@@ -324,19 +335,19 @@ class Pipeline:
         """Publish the outputs, then journal the result: never one without the other."""
         job = flight.job
         result = replace(outcome.result, source=job.source)
+        if flight.notes:
+            result = replace(result, notes=(*flight.notes, *result.notes))
         try:
             if result.reason == DiskFullError.reason:
                 raise DiskFullError(result.message or "No space left on the device.")
             if outcome.pdf is not None and outcome.txt is not None:
-                journal.publishing(
-                    flight.row,
-                    result.pages,
-                    result.ocr_pages,
-                    result.quality.dumps() if result.quality else None,
-                    result.made_by,
-                )
                 try:
-                    publish_pair(outcome.pdf, outcome.txt, job.pdf, job.txt, self._staging)
+                    self._publish(
+                        journal,
+                        flight.row,
+                        [(outcome.txt, job.txt), (outcome.pdf, job.pdf)],
+                        result,
+                    )
                 except OSError as exc:
                     if exc.errno == errno.ENOSPC:
                         raise disk_full(exc) from exc
@@ -383,6 +394,85 @@ class Pipeline:
         if result.status == "failed" and self.failed_dir is not None:
             result = self._keep_failed(result, flight, journal, self.failed_dir)
         return self._emit(result)
+
+    def _publish(
+        self,
+        journal: Journal,
+        row: int,
+        copies: list[tuple[Artifact, Path]],
+        result: FileResult,
+        *,
+        expect: dict[Path, Digest] | None = None,
+        pending: Pending | None = None,
+    ) -> None:
+        """The one way outputs reach their final paths, conversions and copies alike:
+        staged whole (and hashed), journalled ``publishing`` with what each output will
+        be, renamed into place. A kill -9 anywhere is settled by the next run
+        (``Journal.settle``): the outputs in place as journalled, or the input redone."""
+        with staged(copies, self._staging, expect) as ready:
+            journal.publishing(
+                row,
+                ready.published,
+                result.pages,
+                result.ocr_pages,
+                result.quality.dumps() if result.quality else None,
+                result.made_by,
+                pending,
+            )
+            commit(ready, self._staging)
+
+    def _reuse(self, reused: Reused, journal: Journal) -> FileResult:
+        """Hand earlier outputs on to this input: copied (their bytes checked against what
+        was published as they are copied: ``OutputChanged``), or moved where the rename is
+        evident, through the journal's ``publishing`` state either way."""
+        job, twin, result = reused.job, reused.twin, reused.result
+        assert twin.output is not None and twin.sidecar is not None
+        old = {job.txt: Path(twin.sidecar), job.pdf: Path(twin.output)}  # sidecar first
+        twin_result = replace(
+            result, pages=twin.pages, ocr_pages=twin.ocr_pages, made_by=twin.made_by
+        )
+        try:
+            job.pdf.parent.mkdir(parents=True, exist_ok=True)
+            if reused.moved_from is None:
+                self._publish(
+                    journal,
+                    reused.row,
+                    [(old[job.txt], job.txt), (old[job.pdf], job.pdf)],
+                    twin_result,
+                    expect=reused.published,
+                    pending=Pending("reused"),
+                )
+            else:  # the input was renamed or moved: its outputs follow it
+                published = {new: reused.published[src] for new, src in old.items()}
+                moves = {str(new): str(src) for new, src in old.items()}
+                journal.publishing(
+                    reused.row,
+                    published,
+                    twin.pages,
+                    twin.ocr_pages,
+                    twin.quality,
+                    twin.made_by,
+                    Pending("reused", moves, twin.id),
+                )
+                for new, src in old.items():
+                    src.replace(new)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise disk_full(exc) from exc
+            raise OutputChanged(Path(exc.filename or job.pdf)) from exc
+        journal.finished(
+            reused.row,
+            "reused",
+            None,
+            None,
+            twin.pages,
+            twin.ocr_pages,
+            twin.quality,
+            twin.made_by,
+        )
+        if reused.moved_from is not None:
+            journal.retire(twin.id, "moved", f"now {job.identity}")
+        return result
 
     def _outdir_gone(self) -> LocationError:
         """OUTDIR (or its .scan2pdf folder) was deleted under the run: its journal went

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from scan2pdf.core.archives import identity_path
 from scan2pdf.core.report import FileResult
 from scan2pdf.core.tools import program_version
 from scan2pdf.errors import location_error
@@ -101,7 +102,7 @@ def kept_original(identity: str) -> Path | None:
     """Where the watch service moved a failed drop: ``INBOX/.scan2pdf/failed/<rel>/`` (the
     default failed folder), the file whose ``.error.json`` names ``identity``; the newest
     when there are several. None when there is none (``retry`` then reports it unreadable)."""
-    dropped = Path(identity)
+    dropped = identity_path(identity)
     for inbox in dropped.parents:
         folder = inbox / ".scan2pdf" / "failed" / dropped.parent.relative_to(inbox)
         if not folder.is_dir():

@@ -11,7 +11,8 @@ and its versions are in ``migrations.py``.
   options that shaped its output, its status (``running`` means in flight, or
   interrupted: it is redone; ``publishing``, that its outputs are being renamed into
   place: ``settle`` tells after a kill whether they were), reason, message, attempts,
-  output paths and page counts.
+  output paths and page counts, and ``published``: the size and SHA-256 of each output
+  as it was published, which every reuse checks first and ``scan2pdf verify`` audits.
 - ``events``: one row per finished attempt, never updated: the history that shows no
   content was converted twice with the same options.
 - ``settings``: the options behind each fingerprint, so ``retry`` can run them again.
@@ -34,6 +35,7 @@ from typing import Any
 
 from scan2pdf.errors import DiskFullError, LocationError, location_error
 from scan2pdf.state import migrations
+from scan2pdf.state.publish import Digest, digest_of
 from scan2pdf.state.sqlite import problem
 
 # How long a statement waits for a lock another program holds on the journal. Only
@@ -75,6 +77,17 @@ class Entry:
     # JSON: core/quality.py's Quality and the versions that made the outputs (v3 rows).
     quality: str | None = None
     made_by: str | None = None
+    # JSON: {path: {"size", "sha256"}} of the outputs as published (v4 rows).
+    published_json: str | None = None
+
+    @property
+    def published(self) -> dict[Path, Digest] | None:
+        """Each output's path and what was published there; None for rows journalled
+        before outputs were hashed (schema 3 and earlier)."""
+        if not self.published_json:
+            return None
+        data = json.loads(self.published_json)
+        return {Path(path): Digest.from_json(digest) for path, digest in data.items()}
 
     @property
     def done(self) -> bool:
@@ -94,6 +107,32 @@ def content_hash(path: Path, stop: threading.Event | None = None) -> str:
             if stop is not None and stop.is_set():
                 raise KeyboardInterrupt
     return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """What a row in ``publishing`` becomes once its outputs are in place: ``status``
+    (``converted``, or ``reused`` for copies of earlier outputs), ``moves`` (final path
+    -> the earlier output it is renamed from, for outputs that follow a renamed input)
+    and ``retire``, the row those moved outputs belonged to."""
+
+    status: str = "converted"
+    moves: dict[str, str] | None = None
+    retire: int | None = None
+
+    def dumps(self) -> str:
+        return json.dumps({"status": self.status, "moves": self.moves, "retire": self.retire})
+
+    @classmethod
+    def loads(cls, text: str | None) -> Pending:
+        if not text:
+            return cls()
+        data = json.loads(text)
+        return cls(data.get("status") or "converted", data.get("moves"), data.get("retire"))
+
+
+def published_json(published: dict[Path, Digest]) -> str:
+    return json.dumps({str(path): d.to_json() for path, d in published.items()}, sort_keys=True)
 
 
 def _copy_into(path: Path, memory: sqlite3.Connection, *, immutable: bool) -> None:
@@ -179,7 +218,7 @@ class Journal:
                     # read-only mount): the file as it is, without the last moments' rows.
                     _copy_into(path, journal._db, immutable=True)
             migrations.migrate(journal._db)
-            journal.settle()  # as the next run will see it (in memory: nothing is written)
+            journal.settle(dry=True)  # as the next run will see it (nothing is written)
         except sqlite3.Error as exc:
             journal._db.close()
             raise journal._problem(exc) from exc
@@ -318,39 +357,80 @@ class Journal:
     def publishing(
         self,
         row: int,
+        published: dict[Path, Digest],
         pages: int | None,
         ocr_pages: int | None,
         quality: str | None,
         made_by: str | None,
+        pending: Pending | None = None,
     ) -> None:
         """The outputs of ``row`` are about to be renamed into place; ``finished`` follows.
-        The result is kept now, so that a kill between the renames and ``finished`` loses
-        nothing (``settle``). ``updated`` stays the attempt's start, for ``settle``."""
+        The result and what each output will be are kept now, so that a kill between the
+        renames and ``finished`` loses nothing (``settle``). ``updated`` stays the
+        attempt's start."""
         self._write(
             "UPDATE files SET status = 'publishing', reason = NULL, message = NULL, pages = ?, "
-            "ocr_pages = ?, quality = ?, made_by = ? WHERE id = ?",
-            (pages, ocr_pages, quality, made_by, row),
+            "ocr_pages = ?, quality = ?, made_by = ?, published = ?, pending = ? WHERE id = ?",
+            (
+                pages,
+                ocr_pages,
+                quality,
+                made_by,
+                published_json(published),
+                (pending or Pending()).dumps(),
+                row,
+            ),
         )
 
-    def settle(self) -> list[int]:
-        """Rows a killed run left ``publishing``: converted when both their outputs were
-        renamed into place (each written since the attempt started), else interrupted
-        (``running``: the next run does them again). Returns the rows now converted."""
+    def settle(self, *, dry: bool = False) -> list[int]:
+        """Rows a killed run left ``publishing``: done (converted, or reused) when every
+        output is in place as published, else interrupted (``running``: the next run does
+        them again). An output that was to follow a renamed input and is still at its
+        earlier path, as published, is renamed now: a move is finished, never left half
+        done. ``dry`` (a snapshot in memory): decide the same, rename nothing. Returns the
+        rows now done."""
         rows = self._db.execute(
-            "SELECT id, output, sidecar, updated FROM files WHERE status = 'publishing'"
+            "SELECT id, output, sidecar, updated, published, pending FROM files "
+            "WHERE status = 'publishing'"
         ).fetchall()
-        converted = []
-        for row, output, sidecar, started in rows:
-            if all(_written_since(path, started) for path in (output, sidecar)):
-                now = time.time()
+        done = []
+        for row, output, sidecar, started, published, pending_json in rows:
+            pending = Pending.loads(pending_json)
+            if published:
+                files = {Path(p): Digest.from_json(d) for p, d in json.loads(published).items()}
+                in_place = _finish_moves(files, pending.moves or {}, dry)
+            else:  # a schema 3 attempt: only its outputs' dates tell
+                in_place = all(_written_since(path, started) for path in (output, sidecar))
+            if not in_place:
                 self._write(
-                    "UPDATE files SET status = 'converted', updated = ? WHERE id = ?", (now, row)
+                    "UPDATE files SET status = 'running', pending = NULL WHERE id = ?", (row,)
                 )
-                self._event(row, "converted", None, now)
-                converted.append(row)
-            else:
-                self._write("UPDATE files SET status = 'running' WHERE id = ?", (row,))
-        return converted
+                continue
+            now = time.time()
+            self._write(
+                "UPDATE files SET status = ?, pending = NULL, updated = ? WHERE id = ?",
+                (pending.status, now, row),
+            )
+            self._event(row, pending.status, None, now)
+            if pending.retire is not None:
+                entry = self.entry(row)
+                self.retire(pending.retire, "moved", f"now {entry.identity if entry else row}")
+            done.append(row)
+        return done
+
+    def bind(self, row: int, published: dict[Path, Digest]) -> None:
+        """Record what a row's outputs are now (outputs journalled before they were
+        hashed, found up to date: from now on they are held to these bytes)."""
+        self._write(
+            "UPDATE files SET published = ? WHERE id = ?", (published_json(published), row)
+        )
+
+    def published_rows(self) -> Iterator[Entry]:
+        """Every input whose outputs count as published (``scan2pdf verify``)."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM files WHERE status IN ('converted', 'reused') ORDER BY id"
+        )
+        yield from map(_entry, rows)
 
     def finished(
         self,
@@ -364,10 +444,12 @@ class Journal:
         made_by: str | None = None,
     ) -> None:
         now = time.time()
+        # A failure keeps no published outputs: whatever is at its paths is not its own.
         self._write(
             "UPDATE files SET status = ?, reason = ?, message = ?, pages = ?, ocr_pages = ?, "
-            "quality = ?, made_by = ?, updated = ? WHERE id = ?",
-            (status, reason, message, pages, ocr_pages, quality, made_by, now, row),
+            "quality = ?, made_by = ?, updated = ?, pending = NULL, "
+            "published = CASE WHEN ? IN ('converted', 'reused') THEN published END WHERE id = ?",
+            (status, reason, message, pages, ocr_pages, quality, made_by, now, status, row),
         )
         self._event(row, status, reason, now)
 
@@ -376,7 +458,7 @@ class Journal:
         now = time.time()
         self._write(
             "UPDATE files SET status = ?, message = ?, output = NULL, sidecar = NULL, "
-            "updated = ? WHERE id = ?",
+            "published = NULL, updated = ? WHERE id = ?",
             (status, message, now, row),
         )
         self._event(row, status, None, now)
@@ -428,7 +510,7 @@ class Journal:
 
 _COLUMNS = (
     "id, identity, size, mtime_ns, inode, content, fingerprint, status, reason, message, "
-    "attempts, output, sidecar, pages, ocr_pages, quality, made_by"
+    "attempts, output, sidecar, pages, ocr_pages, quality, made_by, published"
 )
 
 
@@ -436,7 +518,7 @@ def _entry(row: Any) -> Entry:
     """A ``files`` row (columns in ``_COLUMNS`` order) as an Entry."""
     row_id, identity, size, mtime_ns, inode, *rest = row
     content, fingerprint, status, reason, message, attempts, output, sidecar, *counts = rest
-    pages, ocr, quality, made_by = counts
+    pages, ocr, quality, made_by, published = counts
     return Entry(
         row_id,
         identity,
@@ -453,7 +535,25 @@ def _entry(row: Any) -> Entry:
         ocr,
         quality,
         made_by,
+        published,
     )
+
+
+def _finish_moves(files: dict[Path, Digest], moves: dict[str, str], dry: bool) -> bool:
+    """Whether every file is at its path as published, renaming into place (unless
+    ``dry``) those still at the earlier path a move takes them from."""
+    for path, digest in files.items():
+        if digest_of(path) == digest:
+            continue
+        earlier = moves.get(str(path))
+        if earlier is None or digest_of(Path(earlier)) != digest:
+            return False
+        if not dry:
+            try:
+                os.replace(earlier, path)
+            except OSError:
+                return False
+    return True
 
 
 def usable(path: str | None) -> bool:

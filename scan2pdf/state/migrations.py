@@ -6,6 +6,11 @@
 - 2: ``files`` rows have an id and an ``identity`` (``core/jobs.py``); several rows may
   share an identity (a name dropped again into a hot folder with new content is a new
   input). Rows whose outputs moved to another input hold no output paths.
+- 3: ``quality`` and ``made_by`` (the OCR confidence and the versions behind each output).
+- 4: ``published``, the size and SHA-256 of every output as it was published (JSON, by
+  path), which reuse and ``scan2pdf verify`` check outputs against; ``pending``, what a
+  row in ``publishing`` becomes once its renames are done (a copy or move of earlier
+  outputs, and where they came from), so a kill -9 mid-way is settled either way.
 
 Each step runs in one transaction: a journal is either at the old version or the new.
 """
@@ -16,7 +21,7 @@ import os
 import re
 import sqlite3
 
-CURRENT = 3
+CURRENT = 4
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS files (
@@ -28,7 +33,8 @@ CREATE TABLE IF NOT EXISTS files (
     attempts INTEGER NOT NULL DEFAULT 0,
     output TEXT, sidecar TEXT, pages INTEGER, ocr_pages INTEGER,
     first_seen REAL NOT NULL, updated REAL NOT NULL,
-    quality TEXT, made_by TEXT
+    quality TEXT, made_by TEXT,
+    published TEXT, pending TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
@@ -67,9 +73,11 @@ def migrate(db: sqlite3.Connection) -> int:
         if found == 0:
             _execute_all(db, _TABLES + _INDEXES)
         if found == 1:
-            _v1_to_v2(db)  # makes version 3's table at once
+            _v1_to_v2(db)  # makes the current table at once
         if found == 2:
             _v2_to_v3(db)
+        if found in (2, 3):
+            _v3_to_v4(db)
         db.execute(f"PRAGMA user_version = {CURRENT}")
         db.execute("COMMIT")
     except BaseException:
@@ -116,6 +124,13 @@ def _v1_to_v2(db: sqlite3.Connection) -> None:
 def _v2_to_v3(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE files ADD COLUMN quality TEXT")
     db.execute("ALTER TABLE files ADD COLUMN made_by TEXT")
+
+
+def _v3_to_v4(db: sqlite3.Connection) -> None:
+    # Outputs journalled before have no published hashes: they are hashed when next
+    # found up to date (``core/resume.py``), and never copied to another input until then.
+    db.execute("ALTER TABLE files ADD COLUMN published TEXT")
+    db.execute("ALTER TABLE files ADD COLUMN pending TEXT")
 
 
 def _execute_all(db: sqlite3.Connection, script: str) -> None:
