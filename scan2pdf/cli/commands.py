@@ -19,6 +19,7 @@ from scan2pdf.cli.handler import ProgressSettings, run_batch, run_plain
 from scan2pdf.cli.params import build_options, conversion_options, run_options
 from scan2pdf.cli.search import index_command, search_command
 from scan2pdf.cli.status import status_command
+from scan2pdf.cli.verify import verify_command
 from scan2pdf.core.api import convert, retry
 from scan2pdf.core.counting import Totals, count_in_background
 from scan2pdf.core.dryrun import dry_run
@@ -337,6 +338,7 @@ def doctor() -> None:
 cli.add_command(search_command)
 cli.add_command(status_command)
 cli.add_command(index_command)
+cli.add_command(verify_command)
 
 
 def main() -> None:

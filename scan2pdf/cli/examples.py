@@ -36,3 +36,9 @@ INDEX = """\b
 Example:
   scan2pdf index out/ --rebuild
 """
+
+VERIFY = """\b
+Examples:
+  scan2pdf verify out/              # every output still as it was published?
+  scan2pdf verify out/ --sources    # and every input as it was when converted
+"""
