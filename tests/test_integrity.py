@@ -319,3 +319,43 @@ def test_options_keep_content_in_the_job(tmp_path: Path) -> None:
     assert planned.job.origin == "letters/smith.png"
     assert planned.job.fingerprint == Options(ocr_engine="none").fingerprint()
     assert not os.path.isabs(planned.job.origin)
+
+
+@pytest.mark.slow
+def test_a_redrop_in_flight_with_real_tesseract_keeps_both_documents(tmp_path: Path) -> None:
+    """The reviewer's case on the real engine: ``watch -j 1``, a 3-page scan dropped as
+    ``x.tif``, then, while it is being read, a different 1-page scan as ``x.tif``."""
+    import time
+
+    from PIL import Image
+
+    from .engine_helpers import ScriptedWatch
+    from .helpers import pdf_text, squash, text_image
+
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    pages = [
+        Image.open(text_image(tmp_path / f"p{n}.png", f"ALPHA volume page {n}")) for n in range(3)
+    ]
+    pages[0].save(inbox / "x.tif", save_all=True, append_images=pages[1:], dpi=(300, 300))
+    with ScriptedWatch(inbox, out, options=Options(jobs=1)) as watch:
+        watch.drop(inbox / "x.tif")
+        claims = inbox / ".scan2pdf" / "claims"
+        deadline = time.monotonic() + 60
+        while not list(claims.rglob("x.tif")) and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling a condition with a deadline, not a fixed wait
+        Image.open(text_image(tmp_path / "b.png", "BRAVO single letter")).save(
+            inbox / "x.tif", dpi=(300, 300)
+        )
+        watch.drop(inbox / "x.tif")
+        while (inbox / "x.tif").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the second is claimed (under a name of its own)
+        in_flight = watch.results.empty()  # the second was claimed before the first ended
+        results = watch.wait(2, deadline=120)
+    assert in_flight
+    assert sorted((r.status, r.pages) for r in results) == [("converted", 1), ("converted", 3)]
+    assert (pdf_pages(out / "x.pdf"), pdf_pages(out / "x.tif.pdf")) == (3, 1)
+    assert "alphavolume" in squash(pdf_text(out / "x.pdf"))
+    assert "bravosingle" in squash(pdf_text(out / "x.tif.pdf"))
+    assert "bravo" not in squash((out / "x.txt").read_text(encoding="utf-8"))
+    assert verify(out).returncode == 0
