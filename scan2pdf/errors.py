@@ -103,6 +103,20 @@ class CorruptInputError(FileError):
     remedy = "The file is damaged beyond repair; re-scan or re-export it from its source."
 
 
+class TruncatedPdfError(FileError):
+    """A PDF with pages missing: cut short (its writer had not finished, a copy was cut),
+    or damaged so that pages its page tree lists are gone. The watch service refuses
+    these, since a writer pausing longer than --give-up leaves one; ``detail`` says how
+    many pages could be read."""
+
+    reason = "truncated"
+    remedy = (
+        "If the rest of it is not coming, convert the pages it has with: scan2pdf retry "
+        "OUTDIR --reason truncated --accept-truncated (the note names what is missing); "
+        "otherwise copy the whole file into the inbox again."
+    )
+
+
 class EncryptedInputError(FileError):
     reason = "encrypted"
     remedy = (

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from scan2pdf.core.options import Options
 from scan2pdf.core.report import FileResult, Report
@@ -36,6 +36,18 @@ def scan(path: Path, pages: int = 1, shade: int = 0) -> Path:
     return path
 
 
+def ten_page_pdf(path: Path) -> bytes:
+    """A 10-page PDF as Pillow writes one (its page tree first, listing every page), so a
+    copy cut at 30% opens, repaired, as its first 3 pages."""
+    pages = []
+    for n in range(10):
+        page = Image.new("L", (850, 1100), 255)
+        ImageDraw.Draw(page).text((100, 100), f"Page {n + 1} of ten", fill=0)
+        pages.append(page)
+    pages[0].save(path, save_all=True, append_images=pages[1:], resolution=100)
+    return path.read_bytes()
+
+
 @dataclass
 class ScriptedWatch:
     """A real ``Watcher`` in a thread, told of files by the test instead of inotify."""
@@ -45,6 +57,8 @@ class ScriptedWatch:
     options: Options = NULL_ENGINE
     on_conflict: str = "suffix"
     report_path: Path | None = None
+    settle: float = 0.0  # no waiting: the scripted drops are whole unless a test says so
+    give_up: float = 0.0
     results: queue.SimpleQueue[FileResult] = field(default_factory=queue.SimpleQueue)
     stop: threading.Event = field(default_factory=threading.Event)
     report: Report = field(default_factory=Report)
@@ -57,8 +71,8 @@ class ScriptedWatch:
         settings = WatchSettings(
             self.inbox,
             self.outdir,
-            settle=0.0,
-            give_up=0.0,
+            settle=self.settle,
+            give_up=self.give_up,
             rescan=3600,
             on_conflict=self.on_conflict,
         )

@@ -116,7 +116,10 @@ CASES = {
         "converted",
         pages=2,
         text="Annual Report 1987",
-        notes=("damaged PDF repaired (2 pages found in it)",),
+        notes=(
+            "damaged PDF repaired by qpdf (cross-reference table rebuilt): 2 pages found in "
+            "it, none missing",
+        ),
     ),
     "no-contents.pdf": Case(no_contents, "converted", pages=1, notes=BLANK),
     "inline-image.pdf": Case(inline_image, "converted", pages=1, text=TEXT),

@@ -59,7 +59,7 @@ def test_settler_waits_for_stillness_and_a_parse() -> None:
     assert settler.ready(path, settler.observe(path, 200, 2), lambda: False)  # gives up: fails
 
 
-def test_a_pdf_that_opens_only_repaired_waits_a_further_settle() -> None:
+def test_a_pdf_that_opens_only_repaired_waits_for_give_up() -> None:
     clock = Clock()
     settler = Settler(settle=2.0, give_up=10.0, clock=clock)
     path = Path("cut-short.pdf")
@@ -68,7 +68,9 @@ def test_a_pdf_that_opens_only_repaired_waits_a_further_settle() -> None:
     still = settler.observe(path, 100, 1)
     assert settler.ready(path, still, lambda: "whole")
     assert not settler.ready(path, still, lambda: "repaired")  # perhaps a paused writer
-    clock.now = 4.0
+    clock.now = 9.9  # however long the pause, short of --give-up
+    assert not settler.ready(path, settler.observe(path, 100, 1), lambda: "repaired")
+    clock.now = 10.0  # then preflight says whether pages are missing (truncated)
     assert settler.ready(path, settler.observe(path, 100, 1), lambda: "repaired")
 
 

@@ -5,11 +5,21 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from scan2pdf import retry
+from scan2pdf.cli.commands import cli
+from scan2pdf.core.report import FileResult
+from scan2pdf.service import watch as watch_module
+from scan2pdf.service.inbox import Parse, Settler
 from scan2pdf.state.journal import Journal, default_path
 
-from .engine_helpers import ScriptedWatch, scan
+from .engine_helpers import ScriptedWatch, scan, ten_page_pdf
 from .helpers import outputs, pdf_pages
 
 
@@ -226,3 +236,135 @@ def test_an_outdir_deleted_under_the_service_stops_it_with_the_file_kept(
         again.drop(inbox / "second.png")
         (second,) = again.wait(1)
     assert second.status == "converted" and pdfs(out) == {"second.pdf": 1}
+
+
+# ---- a writer's pause: never a document with missing pages -----------------------------
+
+
+class Looks:
+    """Every answer the watcher's Settler gives (name, seconds still, taken?), so a test
+    waits for the watcher to have passed a file over for so long, not for a sleep."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.seen: list[tuple[str, float, bool]] = []
+        self._changed = threading.Condition()
+        looks = self
+
+        class Recording(Settler):
+            def ready(
+                self, path: Path, still_for: float, parses: Callable[[], Parse | bool]
+            ) -> bool:
+                taken = super().ready(path, still_for, parses)
+                with looks._changed:
+                    looks.seen.append((path.name, still_for, taken))
+                    looks._changed.notify_all()
+                return taken
+
+        monkeypatch.setattr(watch_module, "Settler", Recording)
+
+    def until(self, name: str, still_for: float, deadline: float = 60) -> list[float]:
+        """Wait until ``name`` has been taken or passed over while still for ``still_for``
+        seconds; the stillness at which it was taken, if it was."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: any(n == name and (t or s >= still_for) for n, s, t in self.seen),
+                deadline,
+            )
+            return self.taken(name)
+
+    def taken(self, name: str) -> list[float]:
+        return [s for n, s, t in self.seen if n == name and t]
+
+
+def test_a_writer_pausing_far_past_settle_publishes_the_whole_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 29: a 10-page PDF written 30%, paused 12 x --settle (a scanner over SMB),
+    then finished, was published as its first pages and marked converted."""
+    inbox, out = folders(tmp_path)
+    whole = ten_page_pdf(tmp_path / "whole.pdf")
+    cut = len(whole) * 3 // 10
+    looks = Looks(monkeypatch)
+    target = inbox / "volume.pdf"
+    with ScriptedWatch(inbox, out, settle=0.1, give_up=30) as watch:
+        with target.open("wb") as scanner:
+            scanner.write(whole[:cut])  # opens, repaired, as 3 pages
+            scanner.flush()
+            watch.drop(target)
+            # The pause: the watcher looks at the still file every tick meanwhile.
+            assert looks.until("volume.pdf", still_for=1.2) == [], "taken while paused"
+            scanner.write(whole[cut:])
+        watch.drop(target)
+        (result,) = watch.wait(1)
+    assert (result.status, result.pages) == ("converted", 10)
+    assert result.notes == ()  # whole: nothing was repaired
+    assert pdfs(out) == {"volume.pdf": 10}
+
+
+def test_a_pdf_left_cut_short_fails_truncated_after_give_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, out = folders(tmp_path)
+    whole = ten_page_pdf(tmp_path / "whole.pdf")
+    looks = Looks(monkeypatch)
+    with ScriptedWatch(inbox, out, settle=0.1, give_up=1.0) as watch:
+        (inbox / "volume.pdf").write_bytes(whole[: len(whole) * 3 // 10])
+        watch.drop(inbox / "volume.pdf")
+        (failed,) = watch.wait(1)
+    assert looks.taken("volume.pdf")[0] >= 1.0  # not before --give-up
+    assert (failed.status, failed.reason) == ("failed", "truncated")
+    assert failed.message is not None
+    assert failed.message.startswith("The PDF is cut short (it stops before its end")
+    assert "3 of the 10 pages it lists could be read; the other 7 are missing." in failed.message
+    assert "scan2pdf retry OUTDIR --reason truncated --accept-truncated" in failed.message
+    assert outputs(out) == []  # nothing short published
+    kept = inbox / ".scan2pdf" / "failed"
+    assert (kept / "volume.pdf").is_file()
+    error = json.loads((kept / "volume.pdf.error.json").read_text())
+    assert error["reason"] == "truncated"
+
+
+def test_a_damaged_but_whole_pdf_waits_give_up_then_converts_with_every_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken xref in a finished file: qpdf rebuilds every page, so it is not refused."""
+    inbox, out = folders(tmp_path)
+    whole = ten_page_pdf(tmp_path / "whole.pdf")
+    broken = whole[: whole.rfind(b"startxref")] + b"startxref\n999\n%%EOF\n"
+    looks = Looks(monkeypatch)
+    with ScriptedWatch(inbox, out, settle=0.1, give_up=1.0) as watch:
+        (inbox / "damaged.pdf").write_bytes(broken)
+        watch.drop(inbox / "damaged.pdf")
+        (result,) = watch.wait(1)
+    assert looks.taken("damaged.pdf")[0] >= 1.0  # it might have been a writer's pause
+    assert (result.status, result.pages) == ("converted", 10)
+    assert result.notes == (
+        "damaged PDF repaired by qpdf (cross-reference table rebuilt): 10 pages found in it, "
+        "none missing",
+    )
+    assert pdfs(out) == {"damaged.pdf": 10}
+
+
+def test_retry_with_accept_truncated_converts_what_a_cut_short_pdf_has(tmp_path: Path) -> None:
+    inbox, out = folders(tmp_path)
+    whole = ten_page_pdf(tmp_path / "whole.pdf")
+    with ScriptedWatch(inbox, out) as watch:  # --give-up 0: the scanner never came back
+        (inbox / "volume.pdf").write_bytes(whole[: len(whole) * 3 // 10])
+        watch.drop(inbox / "volume.pdf")
+        (failed,) = watch.wait(1)
+    assert failed.reason == "truncated"
+
+    again: list[FileResult] = []
+    retry(out, reason="truncated", on_result=again.append, index=False)
+    assert [(r.status, r.reason) for r in again] == [("failed", "truncated")]  # no consent yet
+
+    run = CliRunner().invoke(
+        cli, ["retry", str(out), "--reason", "truncated", "--accept-truncated", "-j", "2"]
+    )
+    assert run.exit_code == 0, run.output
+    assert pdfs(out) == {"volume.pdf": 3}
+    (row,) = Journal(default_path(out)).entries()
+    assert (row.status, row.pages, row.identity) == ("converted", 3, str(inbox / "volume.pdf"))
+    assert json.loads(row.quality or "{}")["repair"] == (
+        "cut short: 3 of the 10 pages it lists converted, the other 7 are missing"
+    )

@@ -16,7 +16,12 @@ from scan2pdf.cli import examples
 from scan2pdf.cli.config import config_option, folder_settings
 from scan2pdf.cli.dryrun import show_plan
 from scan2pdf.cli.handler import ProgressSettings, run_batch, run_plain
-from scan2pdf.cli.params import build_options, conversion_options, run_options
+from scan2pdf.cli.params import (
+    accept_truncated_option,
+    build_options,
+    conversion_options,
+    run_options,
+)
 from scan2pdf.cli.search import index_command, search_command
 from scan2pdf.cli.status import status_command
 from scan2pdf.cli.verify import verify_command
@@ -204,8 +209,9 @@ def _folder_options(
     type=click.FloatRange(min=0),
     default=WATCH_DEFAULTS.give_up,
     show_default=True,
-    help="Seconds a still file that does not parse (damaged) waits before it is taken "
-    "anyway, to fail with its reason.",
+    help="Seconds a still file that does not parse (damaged), or a PDF that opens only "
+    "repaired (what a writer's pause looks like), waits before it is taken anyway: to fail "
+    "with its reason (truncated: pages missing), or be converted if only damaged.",
 )
 @config_option
 def watch_command(
@@ -277,11 +283,13 @@ def watch_command(
 @cli.command(name="retry", epilog=examples.RETRY)
 @click.argument("outdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--reason", help="Only inputs that failed for this reason (e.g. timeout).")
+@accept_truncated_option
 @run_options
 @config_option
 def retry_command(
     outdir: Path,
     reason: str | None,
+    accept_truncated: bool,
     jobs: int | None,
     report: Path | None,
     journal: Path | None,
@@ -301,6 +309,7 @@ def retry_command(
             outdir,
             reason=reason,
             jobs=jobs,
+            accept_truncated=accept_truncated,
             report=totals,
             report_path=report,
             progress=on_event,

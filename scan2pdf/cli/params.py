@@ -140,6 +140,17 @@ def run_options(func: F) -> F:
     )
 
 
+def accept_truncated_option(func: F) -> F:
+    """``--accept-truncated`` (retry): what a PDF cut short has is converted, noted."""
+    return click.option(
+        "--accept-truncated",
+        is_flag=True,
+        help="Convert the pages that PDFs with pages missing (reason truncated: cut short, "
+        "say by a scanner that never finished writing) do have, with a note saying what is "
+        "missing, instead of failing them again.",
+    )(func)
+
+
 def build_options(values: dict[str, Any]) -> Options:
     """``Options`` from the parsed command line (the language spec split here)."""
     values = dict(values)

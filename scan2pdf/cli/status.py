@@ -26,8 +26,9 @@ from scan2pdf.state.writer import has_writer
 @click.option(
     "--review",
     is_flag=True,
-    help=f"List the converted files with pages to check by eye (OCR confidence under "
-    f"{LOW_CONFIDENCE:g}, or no text found), worst first.",
+    help=f"List the converted files to check by eye: PDFs that had to be repaired (cut "
+    f"short: pages missing), then pages with OCR confidence under {LOW_CONFIDENCE:g} or no "
+    "text found, worst first.",
 )
 def status_command(outdir: Path, journal: Path | None, review: bool) -> None:
     """Summarise OUTDIR's journal: converted, failed by reason, pending."""
@@ -52,17 +53,25 @@ def status_command(outdir: Path, journal: Path | None, review: bool) -> None:
 
 
 def review_lines(entries: list[Entry]) -> list[str]:
-    """``status --review``: one line per file to check, the least confident first.
+    """``status --review``: one line per file to check, repaired PDFs first (pages may be
+    missing, which no confidence shows), then the least confident.
 
-    Each line: the file's mean confidence (or "-" when no page has text), its output, and
-    the pages to look at with their confidence.
+    Each line: the file's mean confidence (or "-" when no page has text), its output, what
+    preflight repaired, and the pages to look at with their confidence.
     """
     rated = [(e, Quality.loads(e.quality)) for e in entries if e.quality]
     to_check = [(e, q) for e, q in rated if q.needs_review()]
-    to_check.sort(key=lambda pair: (pair[1].confidence is not None, pair[1].confidence or 0.0))
+    to_check.sort(
+        key=lambda pair: (
+            pair[1].repair is None,
+            pair[1].confidence is not None,
+            pair[1].confidence or 0.0,
+        )
+    )
     lines = []
     for entry, quality in to_check:
-        parts = [f"page {n} ({quality.pages[n]:.0f})" for n in quality.low_confidence_pages]
+        parts = [quality.repair] if quality.repair else []
+        parts += [f"page {n} ({quality.pages[n]:.0f})" for n in quality.low_confidence_pages]
         parts += [f"page {n} (no text)" for n in quality.blank_pages]
         shown = "-" if quality.confidence is None else f"{quality.confidence:.1f}"
         lines.append(f"{shown:>5}  {entry.output or entry.identity}: {', '.join(parts)}")

@@ -199,6 +199,7 @@ def retry(
     *,
     reason: str | None = None,
     jobs: int | None = None,
+    accept_truncated: bool = False,
     report: Report | None = None,
     report_path: Path | None = None,
     on_result: ResultCallback | None = None,
@@ -214,7 +215,9 @@ def retry(
 ) -> Report:
     """Convert again the inputs the journal lists as failed, each with the options it had.
 
-    Keyword arguments as for ``convert``."""
+    A PDF with pages missing (cut short) fails again as ``truncated``, whichever command
+    failed it first, unless ``accept_truncated``: then the pages it has are converted,
+    with a note saying what is missing. Other keyword arguments as for ``convert``."""
     out = Path(os.path.abspath(outdir))
     path = journal_path or default_path(out)
     journal = Journal.open_existing(path)
@@ -228,7 +231,8 @@ def retry(
             if e.fingerprint
         }
     groups = {
-        fp: Options.from_dict(values, force=True, jobs=jobs) for fp, values in settings.items()
+        fp: Options.from_dict(values, force=True, jobs=jobs, refuse_truncated=not accept_truncated)
+        for fp, values in settings.items()
     }
     for options in groups.values():
         check_environment(options)

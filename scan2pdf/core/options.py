@@ -54,6 +54,11 @@ _ADDED_LATER: Mapping[str, object] = {
 }
 # Options that say how a run goes, not what its outputs are.
 _RUN_ONLY = ("jobs", "force", "timeout")
+# Set by the front end for its own runs and never journalled (``to_dict``): they decide
+# whether an input gets outputs at all, never what the outputs are, and the journal keeps
+# one settings row per fingerprint, written by whichever run came first, so a value kept
+# there would follow a retry from another front end's run.
+_FRONT_END_ONLY = ("refuse_truncated",)
 
 _LANGUAGE_RE = re.compile(r"^[A-Za-z0-9_]+$")
 # Traineddata that Tesseract lists beside the languages but that recognise no text.
@@ -170,6 +175,12 @@ class Options:
     timeout: float = spec(
         3600.0, "Seconds one file may take before it is stopped and failed.", low=0, low_open=True
     )
+    # A PDF with pages missing (cut short, worker/preflight.py): False converts the pages
+    # it has, with a note saying what is missing (convert); True fails it with reason
+    # ``truncated``. The watch service sets it, since a scanner pausing longer than
+    # --give-up leaves such a file; ``retry --accept-truncated`` clears it. Not a --flag of
+    # its own (no spec) and not journalled (``_FRONT_END_ONLY``).
+    refuse_truncated: bool = field(default=False)
     # Extra keyword arguments for ocrmypdf.ocr(), for API users who need one we do not expose.
     ocrmypdf_extra: tuple[tuple[str, object], ...] = field(default=())
 
@@ -197,7 +208,9 @@ class Options:
 
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-able values (the journal keeps them for ``retry``)."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values = {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name not in _FRONT_END_ONLY
+        }
         values["languages"] = list(self.languages)
         values["ocrmypdf_extra"] = [list(pair) for pair in self.ocrmypdf_extra]
         return values

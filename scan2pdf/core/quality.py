@@ -4,6 +4,9 @@ Confidences are Tesseract's word confidences (0-100), a page's being the mean ov
 words weighted by their length. Clean print reads at 90-96 (the corpus's phototest,
 linn, the UNLV magazine page); a faint 1914 newspaper at 82; a map's scattered labels at
 58; a page upside down at about 40. Under ``LOW_CONFIDENCE`` a page is worth a look.
+
+A document preflight had to repair (a damaged PDF, one cut short) is worth a look too,
+whatever its confidence: ``repair`` says what was done, and ``status --review`` lists it.
 """
 
 from __future__ import annotations
@@ -40,16 +43,23 @@ class Quality:
     blank_pages: tuple[int, ...] = ()
     # 1-based page number -> that page's confidence (OCRed pages with text only).
     pages: Mapping[int, float] = field(default_factory=dict)
+    # What preflight repaired, where it had to (worker/preflight.py, ``Prepared.repair``):
+    # "cut short: 3 of the 10 pages it lists converted, the other 7 are missing". Journal
+    # and review only; the report says it in its notes.
+    repair: str | None = None
 
     @property
     def low_confidence_pages(self) -> tuple[int, ...]:
         return tuple(n for n, c in self.pages.items() if c < LOW_CONFIDENCE)
 
     @classmethod
-    def of(cls, reads: Mapping[int, PageRead], texts: Sequence[str] = ()) -> Quality:
+    def of(
+        cls, reads: Mapping[int, PageRead], texts: Sequence[str] = (), repair: str | None = None
+    ) -> Quality:
         """From the OCR's page readings; ``texts``, the pages' final text, where known: a
         page whose OCR found nothing but which has text of its own (kept, or under
-        ``--existing-text redo``) is not blank."""
+        ``--existing-text redo``) is not blank. ``repair``: what preflight repaired (no
+        reads and a repair still make a Quality, so the document is listed for review)."""
         blank = tuple(
             sorted(
                 n
@@ -68,6 +78,7 @@ class Quality:
             round(mean, 1) if mean is not None else None,
             blank,
             {n: round(c, 1) for n, c in scored.items()},
+            repair,
         )
 
     def report_fields(self) -> dict[str, object]:
@@ -78,12 +89,13 @@ class Quality:
         }
 
     def needs_review(self) -> bool:
-        return bool(self.low_confidence_pages or self.blank_pages)
+        return bool(self.low_confidence_pages or self.blank_pages or self.repair)
 
     def dumps(self) -> str:
         """For the journal."""
         pages = {str(n): c for n, c in self.pages.items()}
-        return json.dumps({**self.report_fields(), "pages": pages})
+        repair = {"repair": self.repair} if self.repair else {}
+        return json.dumps({**self.report_fields(), "pages": pages, **repair})
 
     @classmethod
     def loads(cls, text: str) -> Quality:
@@ -92,6 +104,7 @@ class Quality:
             data.get("confidence"),
             tuple(data.get("blank_pages", ())),
             {int(n): float(c) for n, c in data.get("pages", {}).items()},
+            data.get("repair"),
         )
 
 

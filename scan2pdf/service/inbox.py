@@ -3,8 +3,12 @@
 Files are found by scans and native file events; a file is taken only once its size and
 mtime have not changed for ``settle`` seconds and it parses (a PDF opens, an image decodes
 every frame). A file that stays still but never parses is taken after ``give_up`` seconds,
-and fails with its reason. Hidden, temporary and system files, special files and
-symlinks that lead out of the inbox are never taken.
+and fails with its reason. So is a PDF that opens only once qpdf has repaired it: that is
+what a file looks like while its writer pauses (a scanner writing over SMB stops for many
+seconds), so it waits ``give_up``, however long the pause; then preflight fails it as
+``truncated`` if it still has pages missing, or converts it, noted, if it was only damaged.
+Hidden, temporary and system files, special files and symlinks that lead out of the inbox
+are never taken.
 """
 
 from __future__ import annotations
@@ -137,16 +141,18 @@ class Settler:
         return list(self._files)
 
     def ready(self, path: Path, still_for: float, parses: Callable[[], Parse | bool]) -> bool:
-        """Still for ``settle`` and whole; a PDF that opens only once repaired, still for a
-        further ``settle`` (a writer that paused half-way through publishes a short
-        document otherwise); anything still for ``give_up``, to fail with its reason."""
+        """Still for ``settle`` and whole; anything still for ``give_up``, to fail with its
+        reason or be converted as the pages it has allow (worker/preflight.py).
+
+        A PDF that opens only once repaired waits for ``give_up`` too: no stillness short
+        of that tells a writer's pause from a file that will stay cut short (waiting a
+        further ``settle`` published a 10-page volume paused at 30% for 12 s as 2 pages).
+        A damaged but finished PDF pays that wait; it is rare, and no page is lost."""
         if still_for < self.settle:
             return False
         if still_for >= self.give_up:
             return True
         found = parses()
-        if found == "repaired":
-            return still_for >= 2 * self.settle
         return found is True or found == "whole"
 
 

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 
+from scan2pdf.core.archives import escaped, identity_path
 from scan2pdf.core.jobs import Input
 from scan2pdf.core.options import Options
 from scan2pdf.core.pipeline import Feed, Pipeline
@@ -71,7 +72,9 @@ class WatchSettings:
     poll: float | None = None  # seconds between scans, no native events
     rescan: float = 60.0
     settle: float = 5.0
-    give_up: float = 60.0  # a still file that never parses is taken after this long
+    # A still file that never parses, or a PDF that opens only repaired, is taken after
+    # this long (service/inbox.py).
+    give_up: float = 60.0
     journal_path: Path | None = None
     on_conflict: str = "suffix"
 
@@ -155,7 +158,10 @@ class Watcher:
         self.index = index  # keep OUTDIR's search index current
         # A Dask scheduler's address and the storage mode (execution/cluster.py), or None.
         self.cluster = cluster
-        self.options = options
+        # A PDF still cut short at --give-up fails (``truncated``) instead of being published
+        # with the pages it has: it may be a writer's pause longer than that, and the
+        # service never publishes a short document (``retry --accept-truncated`` converts it).
+        self.options = replace(options, refuse_truncated=True)
         self.on_result = on_result
         self.report_path = report_path
         self.stop = stop or threading.Event()
@@ -307,7 +313,7 @@ class Watcher:
         if claimed is None:
             return None
         kind, work = examine(claimed)
-        identity = str(self._inbox / rel)
+        identity = escaped(str(self._inbox / rel))  # never an archive member's
         return Input(identity, claimed, kind, rel.parent, rel.name, work)
 
     def _parses(self, path: Path, st: os.stat_result) -> Parse:
@@ -325,7 +331,7 @@ class Watcher:
         if claimed is None or result.reason == "disk_full" or not claimed.exists():
             self._tell(result)
             return  # stays claimed; put back into the inbox at the stop, done next time
-        rel = Path(result.input).relative_to(self._inbox)
+        rel = identity_path(str(result.input)).relative_to(self._inbox)
         try:
             if result.status == "converted" or result.reason == "up_to_date":
                 if s.delete_originals:

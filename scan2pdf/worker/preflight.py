@@ -11,11 +11,17 @@ job's scratch folder. So the engine has one kind of input, and inputs are only e
   repair, a password. A PDF that is encrypted but opens without a password is decrypted
   into scratch, since OCRmyPDF refuses every encrypted input. A damaged PDF that qpdf
   had to reconstruct is rewritten into scratch, so OCRmyPDF starts from the repaired file.
+- A repaired PDF may have pages missing (``_repair``): it was **cut short** when it does
+  not end with ``%%EOF`` (its writer had not finished, or a copy was cut: qpdf rebuilds
+  only what was written), or pages its page tree lists are gone (qpdf says so as it
+  drops them). Then the pages it has are converted, with a note saying what is missing,
+  or, with ``Options.refuse_truncated`` (the watch service), it fails as ``truncated``.
+  Otherwise it is damaged but whole (a broken xref in a complete file): converted, noted.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pikepdf
@@ -26,11 +32,26 @@ from scan2pdf.errors import (
     DynamicXfaError,
     EncryptedInputError,
     Scan2PdfError,
+    TruncatedPdfError,
     UnreadableInputError,
     first_line,
 )
 from scan2pdf.worker.images import image_to_pdf
 from scan2pdf.worker.stretched import Stretch, unstretch
+
+# How qpdf says, as it opens a damaged file, that a page its page tree lists is not in it
+# (qpdf 11 and 12): the object was never written, or is beyond repair. qpdf drops such
+# pages from the tree it rebuilds, so its warnings are all that still counts them.
+_PAGE_NOT_FOUND = "Pages tree includes non-dictionary object"
+_XREF_REBUILT = "reconstruct cross-reference table"
+# A finished PDF ends with %%EOF and at most line ends (or the NULs of a preallocated
+# file) after it. Strict on purpose: a writer that paused past an earlier %%EOF (an
+# incremental update under way) has not finished either.
+_EOF = b"%%EOF"
+_TAIL = 1024
+_AFTER_EOF = b" \t\r\n\x00\x0c"
+_STOPS_EARLY = "it stops before its end, as when its writer has not finished or a copy was cut"
+_PAGES_GONE = "damaged: pages its page tree lists are not in it"
 
 
 @dataclass
@@ -44,13 +65,16 @@ class Prepared:
     ocr_twins: dict[int, Path] = field(default_factory=dict)
     # 0-based page -> its own box, for pages OCRed squared (worker/stretched.py).
     stretches: dict[int, Stretch] = field(default_factory=dict)
+    # What qpdf repaired, in a few words, for the review list (core/quality.py); None for
+    # a PDF that opened as it is, and for images.
+    repair: str | None = None
 
 
 def prepare(
     source: Path, kind: str, options: Options, scratch: Path, parts: tuple[Path, ...] = ()
 ) -> Prepared:
     if kind == "pdf":
-        return _squared(_prepare_pdf(source, scratch), scratch)
+        return _squared(_prepare_pdf(source, scratch, options.refuse_truncated), scratch)
     if kind == "pages":
         return _prepare_pages(parts, options, scratch)
     target = scratch / "image.pdf"
@@ -69,7 +93,7 @@ def _squared(prepared: Prepared, scratch: Path) -> Prepared:
         f"the scan of page(s) {pages} is stretched over its page (different resolutions "
         "across and down): OCRed with square pixels, then scaled back"
     )
-    return Prepared(squared, prepared.pages, prepared.notes, stretches=stretches)
+    return replace(prepared, pdf=squared, stretches=stretches)
 
 
 def _prepare_pages(parts: tuple[Path, ...], options: Options, scratch: Path) -> Prepared:
@@ -97,7 +121,7 @@ def _prepare_pages(parts: tuple[Path, ...], options: Options, scratch: Path) -> 
     return Prepared(pdf, len(joined.pages), notes, twins)
 
 
-def _prepare_pdf(source: Path, scratch: Path) -> Prepared:
+def _prepare_pdf(source: Path, scratch: Path, refuse_truncated: bool) -> Prepared:
     try:
         pdf = pikepdf.open(source)
     except pikepdf.PasswordError as exc:
@@ -105,7 +129,8 @@ def _prepare_pdf(source: Path, scratch: Path) -> Prepared:
     except pikepdf.PdfError as exc:
         # pikepdf prefixes its message with the path, which the report already names.
         why = first_line(exc).removeprefix(f"{source}: ")
-        raise CorruptInputError(f"The PDF cannot be read ({why}).") from exc
+        cut = "" if ends_finished(source) else f"; it is cut short ({_STOPS_EARLY})"
+        raise CorruptInputError(f"The PDF cannot be read ({why}){cut}.") from exc
     except OSError as exc:
         raise UnreadableInputError(f"The file cannot be read ({exc.strerror}).") from exc
     with pdf:
@@ -122,15 +147,106 @@ def _prepare_pdf(source: Path, scratch: Path) -> Prepared:
         if pdf.is_encrypted:
             notes.append("encryption removed (no password was needed to open it)")
         # qpdf warns while it reconstructs a damaged file (a broken xref table, say).
-        repaired = bool(pdf.get_warnings())
-        if pdf.is_encrypted or repaired:
-            if not pdf.is_encrypted:
-                noun = "page" if pages == 1 else "pages"
-                notes.append(f"damaged PDF repaired ({pages} {noun} found in it)")
+        warnings = [str(w) for w in pdf.get_warnings()]
+        repair = None
+        if warnings:
+            repair, note = _repair(source, pdf, warnings, refuse_truncated)
+            notes.append(note)
+        if pdf.is_encrypted or repair:
             rewritten = scratch / "preflight.pdf"
             try:
                 pdf.save(rewritten)  # without encryption=: an unencrypted, rebuilt copy
             except pikepdf.PdfError as exc:
                 raise CorruptInputError(f"The PDF cannot be rebuilt ({first_line(exc)}).") from exc
-            return Prepared(rewritten, pages, notes)
+            return Prepared(rewritten, len(pdf.pages), notes, repair=repair)
     return Prepared(source, pages, notes)
+
+
+def _repair(
+    source: Path, pdf: pikepdf.Pdf, warnings: list[str], refuse_truncated: bool
+) -> tuple[str, str]:
+    """(a few words for the review list, the note) for a PDF qpdf had to repair; pages
+    it is missing are cut from ``pdf``, or, with ``refuse_truncated``, TruncatedPdfError.
+
+    Pages missing: those its page tree lists that qpdf did not find and, in a file that
+    stops before its end, the pages after the last one whose content is all there (they
+    point at objects never written; converted, they would be blank pages).
+    """
+    what = _what_was_repaired(warnings)
+    found = len(pdf.pages)
+    listed = found + sum(_PAGE_NOT_FOUND in w for w in warnings)
+    ends = ends_finished(source)
+    if ends and listed == found:  # damaged but whole: a broken xref in a complete file
+        pages = "1 page" if found == 1 else f"{found} pages"
+        return (
+            f"damaged PDF repaired ({what})",
+            f"damaged PDF repaired by qpdf ({what}): {pages} found in it, none missing",
+        )
+    kept = found if ends else _whole_pages(pdf)
+    if ends:
+        label, state, why = "with pages missing", "has pages missing", _PAGES_GONE
+    else:
+        label, state, why = "cut short", "is cut short", _STOPS_EARLY
+    if kept == 0:
+        raise CorruptInputError(f"The PDF {state} ({why}), and none of its pages is whole.")
+    if listed > kept:
+        count = f"{kept} of the {listed} pages it lists"
+        gone = listed - kept
+        missing = "the other one is missing" if gone == 1 else f"the other {gone} are missing"
+    else:  # its page tree is not written yet, or lists only what is here
+        count = "1 page" if kept == 1 else f"{kept} pages"
+        missing = "pages after them may be missing"
+    if refuse_truncated:
+        raise TruncatedPdfError(f"The PDF {state} ({why}). {count} could be read; {missing}.")
+    del pdf.pages[kept:]
+    return (
+        f"{label.removeprefix('with ')}: {count} converted, {missing}",
+        f"PDF {label}, repaired by qpdf ({what}): {why}; {count} could be read and were "
+        f"converted, {missing}",
+    )
+
+
+def ends_finished(path: Path) -> bool:
+    """The file ends as a finished PDF does: with %%EOF (and at most line ends after)."""
+    with path.open("rb") as stream:
+        size = stream.seek(0, 2)
+        stream.seek(max(0, size - _TAIL))
+        return stream.read().rstrip(_AFTER_EOF).endswith(_EOF)
+
+
+def _whole_pages(pdf: pikepdf.Pdf) -> int:
+    """How many pages, from the first, to keep: up to the last one whose content streams
+    and images are all in the file. A page before it lacking them is kept (a blank page
+    has no /Contents); the ones after it are what a writer that stopped never wrote."""
+    kept = 0
+    for number, page in enumerate(pdf.pages, 1):
+        if _page_whole(page):
+            kept = number
+    return kept
+
+
+def _page_whole(page: pikepdf.Page) -> bool:
+    try:
+        contents = page.obj.get("/Contents")
+        streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+        if not streams or not all(isinstance(s, pikepdf.Stream) for s in streams):
+            return False
+        resources = page.obj.get("/Resources")
+        images = resources.get("/XObject") if isinstance(resources, pikepdf.Dictionary) else None
+        if isinstance(images, pikepdf.Dictionary):
+            return all(isinstance(image, pikepdf.Stream) for _, image in images.items())
+        return True
+    except pikepdf.PdfError:  # an object qpdf cannot parse: as good as missing
+        return False
+
+
+def _what_was_repaired(warnings: list[str]) -> str:
+    """qpdf's warnings in a few words: "cross-reference table rebuilt", or the first
+    one that says more than "file is damaged"."""
+    if any(_XREF_REBUILT in w for w in warnings):
+        return "cross-reference table rebuilt"
+    for warning in warnings:
+        said = warning.rsplit(": ", 1)[-1]  # qpdf names the file (and object) first
+        if said != "file is damaged":
+            return said
+    return "file is damaged"
