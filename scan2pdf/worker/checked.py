@@ -21,6 +21,7 @@ from scan2pdf.errors import InvalidOutputError
 from scan2pdf.worker.engine import OcrRun, run_ocr
 from scan2pdf.worker.preflight import Prepared
 from scan2pdf.worker.sidecar import split_ocrmypdf_sidecar
+from scan2pdf.worker.stamp import Provenance, stamp
 from scan2pdf.worker.stretched import restretch
 from scan2pdf.worker.verify import pages_not_carried, verify_pdf
 
@@ -33,17 +34,19 @@ class Checked:
     ocrmypdf_sidecar: Path
 
 
-def ocr_checked(prepared: Prepared, scratch: Path, options: Options, jobs: int) -> Checked:
+def ocr_checked(
+    prepared: Prepared, scratch: Path, options: Options, jobs: int, provenance: Provenance
+) -> Checked:
     """``run_ocr`` into ``scratch``, verified; again as a plain PDF when the layer is wrong."""
     pages = prepared.pages
-    attempt = _attempt(prepared, scratch / "first", options, jobs)
+    attempt = _attempt(prepared, scratch / "first", options, jobs, provenance)
     wrong = _wrong_pages(attempt, pages)
     if not wrong:
         return attempt
     shown = ", ".join(map(str, wrong))
     if options.output_type != "pdf":
         plain_options = replace(options, output_type="pdf")
-        plain = _attempt(prepared, scratch / "plain", plain_options, jobs)
+        plain = _attempt(prepared, scratch / "plain", plain_options, jobs, provenance)
         if not _wrong_pages(plain, pages):
             plain.run.notes.append(
                 f"the {options.output_type} output's text layer lacked the recognised text of "
@@ -58,12 +61,16 @@ def ocr_checked(prepared: Prepared, scratch: Path, options: Options, jobs: int) 
     )
 
 
-def _attempt(prepared: Prepared, folder: Path, options: Options, jobs: int) -> Checked:
+def _attempt(
+    prepared: Prepared, folder: Path, options: Options, jobs: int, provenance: Provenance
+) -> Checked:
     folder.mkdir()
     pdf, sidecar = folder / "output.pdf", folder / "ocrmypdf-sidecar.txt"
     run = run_ocr(prepared.pdf, pdf, sidecar, options, jobs, prepared.pages, prepared.ocr_twins)
     if prepared.stretches:
         restretch(pdf, prepared.stretches)
+    # Before the checks, so that the bytes checked are the bytes published.
+    stamp(pdf, provenance)
     return Checked(run, verify_pdf(pdf, prepared.pages), pdf, sidecar)
 
 
