@@ -21,7 +21,8 @@ Storage (``storage``):
   ``OUTDIR/.scan2pdf/cluster/<run>/`` and renamed into place by the coordinator.
 - ``send``: inputs go to the worker as bytes and outputs come back as bytes. An input
   larger than ``INLINE_BYTES`` is scattered straight to a worker (never through the
-  scheduler's memory); one larger than ``MAX_SEND_BYTES`` fails as ``too_large``.
+  scheduler's memory), under its task's own key; one larger than ``MAX_SEND_BYTES``
+  fails as ``too_large``.
 - ``auto`` (default): ``shared`` when every worker sees a token file written into OUTDIR
   and every INPUT path; otherwise ``send``.
 
@@ -76,7 +77,7 @@ _REMOTE = "scan2pdf.worker.remote"
 _CONNECTION_LOST = frozenset({"CancelledError", "FutureCancelledError", "CommClosedError"})
 
 
-def _run(job: Job, payload: dict[str, bytes] | None, shared_out: str | None) -> Outcome:
+def _run(job: Job, payload: tuple[bytes, ...] | None, shared_out: str | None) -> Outcome:
     """On a worker: the conversion, imported there by name (the coordinator never loads
     OCRmyPDF for a cluster run)."""
     remote = importlib.import_module(_REMOTE)
@@ -174,7 +175,7 @@ class ClusterExecutor:
     def _send(self, job: Job, key: str) -> None:
         payload: Any = None
         if self.storage == "send":
-            payload = self._payload(job)
+            payload = self._payload(job, key)
             if isinstance(payload, Outcome):  # too big to send: failed at once
                 self._done_now.append(payload)
                 return
@@ -258,7 +259,9 @@ class ClusterExecutor:
             probe.unlink(missing_ok=True)
         return "shared" if answers and all(answers.values()) else "send"
 
-    def _payload(self, job: Job) -> dict[str, bytes] | Outcome | Any:
+    def _payload(self, job: Job, key: str) -> tuple[bytes, ...] | Outcome | Any:
+        """What ``worker/remote.py`` takes as ``Payload``: the bytes of the input, or of
+        each page, in order; scattered, a future of them (Dask hands the task the bytes)."""
         files = list(job.parts) if job.parts else [job.source]
         try:
             size = sum(p.stat().st_size for p in files)
@@ -272,9 +275,13 @@ class ClusterExecutor:
                 "it without --cluster.",
             )
             return Outcome(failed(job.identity, error), index=job.index)
-        data = {p.name: p.read_bytes() for p in files}
+        data = tuple(p.read_bytes() for p in files)
         if size > INLINE_BYTES:  # straight to a worker, not through the scheduler
-            return self._client.scatter(data, direct=True)
+            # Dask keys scattered data by the dict's keys: a key of the task's own, since
+            # under a shared one (a file name: two folders' scan.pdf) one job would be
+            # handed another's bytes.
+            scattered = self._client.scatter({f"{key}-input": data}, direct=True)
+            return scattered[f"{key}-input"]
         return data
 
     def _outcome(self, future: DaskFuture, job: Job) -> Outcome | None:

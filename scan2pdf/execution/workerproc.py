@@ -16,8 +16,9 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import cast
@@ -31,14 +32,53 @@ _KEEP: list[Connection] = []
 
 
 class _Collect(logging.Handler):
-    """Keeps warnings (OCRmyPDF's, mostly) for the file being converted (shown with -v)."""
+    """Keeps warnings (OCRmyPDF's, mostly) for the file being converted (shown with -v).
+
+    A local worker process converts one file at a time, but a Dask worker converts several
+    at once in the threads of one process, all logging to the same loggers. So each file's
+    conversion runs inside ``collecting()``, which gives its context a list of its own, and
+    a record is filed in the list of the context that emitted it. OCRmyPDF logs a page's
+    warnings from its page threads, which start with an empty context (threads inherit
+    none before Python 3.14): such a record is filed under the one file in conversion when
+    there is one (always so in a local worker process), under none when there are several,
+    since which one it belongs to would be a guess.
+    """
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.lines: list[str] = []
+        self._mine: ContextVar[list[str] | None] = ContextVar("scan2pdf_lines", default=None)
+        # The lists of every file in conversion in this process, told apart by identity
+        # (two files' lists may be equal).
+        self._open: list[list[str]] = []
+        self._open_lock = threading.Lock()
+
+    @property
+    def lines(self) -> list[str]:
+        """The lines of the file this context converts (none outside ``collecting()``)."""
+        mine = self._mine.get()
+        return mine if mine is not None else []
+
+    @contextmanager
+    def collecting(self) -> Iterator[list[str]]:
+        """Around one file's conversion: the records its context emits, and no other's."""
+        mine: list[str] = []
+        token = self._mine.set(mine)
+        with self._open_lock:
+            self._open.append(mine)
+        try:
+            yield mine
+        finally:
+            with self._open_lock:
+                self._open = [other for other in self._open if other is not mine]
+            self._mine.reset(token)
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(f"{record.levelname.lower()}: {record.getMessage()}")
+        owner = self._mine.get()
+        if owner is None:  # a thread of no file's own (OCRmyPDF's page threads)
+            with self._open_lock:
+                owner = self._open[0] if len(self._open) == 1 else None
+        if owner is not None:
+            owner.append(f"{record.levelname.lower()}: {record.getMessage()}")
 
 
 COLLECT = _Collect()

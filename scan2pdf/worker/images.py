@@ -25,7 +25,7 @@ from typing import cast
 import img2pdf
 from PIL import Image, ImageCms, ImageOps, ImageSequence, ImageStat
 
-from scan2pdf.core.pillowguard import header_only
+from scan2pdf.core.pillowguard import open_header
 from scan2pdf.errors import CorruptInputError, TooLargeError, first_line
 from scan2pdf.worker.widetiff import is_tiff, wide_tiff_frames
 
@@ -57,7 +57,14 @@ class ImagePdf:
 
 
 def set_pixel_budget(max_mpixels: float) -> None:
-    """Pillow refuses to decode more than twice this (its decompression-bomb guard)."""
+    """Pillow refuses to decode more than twice this (its decompression-bomb guard).
+
+    The guard is one setting for the whole process: a Dask worker's files, converted at
+    once in its threads, each set it to their run's budget, the value OCRmyPDF itself sets
+    at each ``ocr()``. Nothing turns it off meanwhile (headers are read past it,
+    ``pillowguard.open_header``). Each file's own budget is ``_check_budget``'s, from the
+    header, before a pixel is decoded.
+    """
     Image.MAX_IMAGE_PIXELS = int(max_mpixels * 1_000_000)
 
 
@@ -93,8 +100,9 @@ def choose_dpi(
 def image_to_pdf(source: Path, target: Path, fallback_dpi: int, max_mpixels: float) -> ImagePdf:
     """Write ``source`` (any image Pillow reads, all its frames) as a PDF at ``target``."""
     try:
-        # Pillow's guard is off: _check_budget refuses from the header, more clearly.
-        with header_only(), Image.open(source) as image:
+        # The header read past Pillow's guard, which stays on for every other thread:
+        # _check_budget refuses from it, more clearly. img2pdf's own opens are guarded.
+        with open_header(source) as image:
             pages = getattr(image, "n_frames", 1)
             _check_budget(image, max_mpixels)
             notes: list[str] = []

@@ -38,6 +38,7 @@ from scan2pdf.worker.images import set_pixel_budget
 from scan2pdf.worker.preflight import Prepared, prepare
 from scan2pdf.worker.provenance import made_by
 from scan2pdf.worker.sidecar import build_sidecar
+from scan2pdf.worker.stamp import Provenance
 
 # Imported by OCRmyPDF 17.x on its first ocr() call with scan2pdf's default options (the
 # sandwich renderer, output type auto); loading them here, in the forkserver, shares them
@@ -103,25 +104,28 @@ def convert_file(job: Job, jobs: int) -> Outcome:
     The file's own work holds one of the pool's slots; its pages take slots of their own
     (``worker/pageslots.py``), up to ``jobs`` at once when that many are free.
     """
-    with slot():
+    with slot(), COLLECT.collecting():  # its warnings, not another's (workerproc.py)
         return _convert(job, jobs)
 
 
 def _convert(job: Job, jobs: int) -> Outcome:
     started = time.monotonic()
     options = job.options
-    COLLECT.lines.clear()
     scratch = Path(tempfile.mkdtemp(prefix="job-"))
     set_pixel_budget(options.max_image_mpixels)
     try:
         prepared = _prepare(job, scratch)
-        checked = ocr_checked(prepared, scratch, options, jobs)
+        provenance = Provenance.of(job, made_by(options.languages))
+        checked = ocr_checked(prepared, scratch, options, jobs, provenance)
         ocr, reader, ocr_pdf = checked.run, checked.reader, checked.pdf
         text = build_sidecar(
             checked.ocrmypdf_sidecar, reader, prepared.pages, options.existing_text
         )
         reads = {n: PageRead(r.reading.chars, r.reading.confidence) for n, r in ocr.pages.items()}
-        quality = Quality.of(reads, text.pages) if reads else None
+        # A repaired PDF (worker/preflight.py) is rated even with nothing OCRed, so that
+        # ``status --review`` lists it: pages may be missing, which no confidence shows.
+        repair = prepared.repair
+        quality = Quality.of(reads, text.pages, repair) if reads or repair else None
         if quality is not None and quality.blank_pages:
             text = text.without(quality.blank_pages)
         sidecar = scratch / "sidecar.txt"
