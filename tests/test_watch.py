@@ -24,6 +24,7 @@ from scan2pdf.service.watch import WatchSettings
 from scan2pdf.state.journal import Journal, default_path
 
 from .conftest import SAMPLES, SCAN2PDF
+from .engine_helpers import ten_page_pdf
 from .helpers import pdf_pages, text_image, wait_for
 
 NOTE = SAMPLES / "letters" / "spanish-note.png"
@@ -72,16 +73,6 @@ def test_a_pdf_that_opens_only_repaired_waits_for_give_up() -> None:
     assert not settler.ready(path, settler.observe(path, 100, 1), lambda: "repaired")
     clock.now = 10.0  # then preflight says whether pages are missing (truncated)
     assert settler.ready(path, settler.observe(path, 100, 1), lambda: "repaired")
-
-
-def ten_page_pdf(path: Path) -> bytes:
-    pages = []
-    for n in range(10):
-        page = Image.new("L", (850, 1100), 255)
-        ImageDraw.Draw(page).text((100, 100), f"Page {n + 1} of ten", fill=0)
-        pages.append(page)
-    pages[0].save(path, save_all=True, append_images=pages[1:], resolution=100)
-    return path.read_bytes()
 
 
 def test_a_writer_that_pauses_past_settle_never_publishes_a_short_document(
