@@ -323,7 +323,7 @@ def test_options_keep_content_in_the_job(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_redrop_in_flight_with_real_tesseract_keeps_both_documents(tmp_path: Path) -> None:
-    """The reviewer's case on the real engine: ``watch -j 1``, a 3-page scan dropped as
+    """The reviewer's case on the real engine: ``watch -j 1``, a long scan dropped as
     ``x.tif``, then, while it is being read, a different 1-page scan as ``x.tif``."""
     import time
 
@@ -334,27 +334,35 @@ def test_a_redrop_in_flight_with_real_tesseract_keeps_both_documents(tmp_path: P
 
     inbox, out = tmp_path / "inbox", tmp_path / "out"
     inbox.mkdir()
+    # Long enough to be still in flight when the second arrives (a loaded Tesseract reads
+    # a line in a few tenths of a second): 16 pages, and the second made beforehand.
+    volume = 16
     pages = [
-        Image.open(text_image(tmp_path / f"p{n}.png", f"ALPHA volume page {n}")) for n in range(3)
+        Image.open(text_image(tmp_path / f"p{n}.png", f"ALPHA volume page {n}"))
+        for n in range(volume)
     ]
     pages[0].save(inbox / "x.tif", save_all=True, append_images=pages[1:], dpi=(300, 300))
+    letter = tmp_path / "letter" / "x.tif"
+    letter.parent.mkdir()
+    Image.open(text_image(tmp_path / "b.png", "BRAVO single letter")).save(letter, dpi=(300, 300))
     with ScriptedWatch(inbox, out, options=Options(jobs=1)) as watch:
         watch.drop(inbox / "x.tif")
         claims = inbox / ".scan2pdf" / "claims"
         deadline = time.monotonic() + 60
         while not list(claims.rglob("x.tif")) and time.monotonic() < deadline:
-            time.sleep(0.05)  # polling a condition with a deadline, not a fixed wait
-        Image.open(text_image(tmp_path / "b.png", "BRAVO single letter")).save(
-            inbox / "x.tif", dpi=(300, 300)
-        )
+            time.sleep(0.02)  # polling a condition with a deadline, not a fixed wait
+        letter.replace(inbox / "x.tif")  # dropped whole, in one rename
         watch.drop(inbox / "x.tif")
         while (inbox / "x.tif").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)  # until the second is claimed (under a name of its own)
+            time.sleep(0.02)  # until the second is claimed (under a name of its own)
         in_flight = watch.results.empty()  # the second was claimed before the first ended
         results = watch.wait(2, deadline=120)
     assert in_flight
-    assert sorted((r.status, r.pages) for r in results) == [("converted", 1), ("converted", 3)]
-    assert (pdf_pages(out / "x.pdf"), pdf_pages(out / "x.tif.pdf")) == (3, 1)
+    assert sorted((r.status, r.pages) for r in results) == [
+        ("converted", 1),
+        ("converted", volume),
+    ]
+    assert (pdf_pages(out / "x.pdf"), pdf_pages(out / "x.tif.pdf")) == (volume, 1)
     assert "alphavolume" in squash(pdf_text(out / "x.pdf"))
     assert "bravosingle" in squash(pdf_text(out / "x.tif.pdf"))
     assert "bravo" not in squash((out / "x.txt").read_text(encoding="utf-8"))
