@@ -28,6 +28,7 @@ from pathlib import Path
 from scan2pdf.core.events import EventCallback, FileFinished, FileStarted, PageDone
 from scan2pdf.core.jobs import Artifact, Input, Job, Outcome, Tick
 from scan2pdf.core.options import Options
+from scan2pdf.core.quality import Quality
 from scan2pdf.core.report import FileResult, Report
 from scan2pdf.core.resume import (
     ContentKey,
@@ -428,8 +429,14 @@ class Pipeline:
         job, twin, result = reused.job, reused.twin, reused.result
         assert twin.output is not None and twin.sidecar is not None
         old = {job.txt: Path(twin.sidecar), job.pdf: Path(twin.output)}  # sidecar first
+        # What the row says of its outputs while they are published: the twin's, whose
+        # they are (a kill before ``finished`` leaves it so).
         twin_result = replace(
-            result, pages=twin.pages, ocr_pages=twin.ocr_pages, made_by=twin.made_by
+            result,
+            pages=twin.pages,
+            ocr_pages=twin.ocr_pages,
+            quality=Quality.loads(twin.quality) if twin.quality else None,
+            made_by=twin.made_by,
         )
         try:
             job.pdf.parent.mkdir(parents=True, exist_ok=True)

@@ -52,7 +52,7 @@ from scan2pdf.errors import (
     UnreadableInputError,
 )
 from scan2pdf.state.journal import Entry, Journal, Seen, content_hash
-from scan2pdf.state.publish import Digest, changed, digest_of, is_up_to_date
+from scan2pdf.state.publish import Digest, changed, digest_of, is_up_to_date, resized
 
 UNSUPPORTED_MESSAGE = "Not a PDF or an image that Pillow can open, so there is nothing to convert."
 UP_TO_DATE_MESSAGE = "Already converted from this content with these options; --force redoes it."
@@ -215,6 +215,8 @@ class Triage:
         folder = self.outdir / item.folder
         content: str | None = None
         notes: tuple[str, ...] = ()
+        # An earlier row whose outputs were found changed: not looked at (or read) again.
+        distrust: Entry | None = None
         if self.traits.drops:
             content = _content(item, item.source, self.stop)
             if (
@@ -227,7 +229,7 @@ class Triage:
                 if gone is None:
                     self.journal.seen_again(latest.id, seen)  # the same file, dropped again
                     return _up_to_date(item, latest)
-                notes = (changed_note(gone),)
+                notes, distrust = (changed_note(gone),), latest
             # Its own row only while that row never produced outputs (it failed, or was
             # interrupted) and is not in flight; after a conversion, or while one runs,
             # the name holds a new input.
@@ -261,7 +263,7 @@ class Triage:
                 gone = self._unchanged(own)
                 if gone is None:
                     return _up_to_date(item, own)
-                notes = (changed_note(gone),)
+                notes, distrust = (changed_note(gone),), own
         index = next(self._counter)
         source = item.source
         if self.dry_run:
@@ -288,7 +290,7 @@ class Triage:
         key = (content, fingerprint)
         if not options.force:
             reused: FileResult | Reused | Deferred | None
-            reused, why = self._reuse(job, own, seen, content, fingerprint)
+            reused, why = self._reuse(job, own, seen, content, fingerprint, distrust)
             notes = (*notes, *why)
             if reused is None and key in self._converting:
                 reused = Deferred(key)  # decided again (and extracted again) once it lands
@@ -337,7 +339,7 @@ class Triage:
             self.journal.bind(entry.id, found)
             return None
         # A dry run weighs sizes only: it reads no more than discovery does.
-        return _resized(published) if self.dry_run else changed(published)
+        return resized(published) if self.dry_run else changed(published)
 
     def _dry_content(self, item: Input, seen: Seen) -> str:
         """The content hash where it may find a twin; else a stand-in no twin has."""
@@ -379,12 +381,18 @@ class Triage:
         return assign(folder, item.name, taken, item.source)
 
     def _reuse(
-        self, job: Job, own: Entry | None, seen: Seen, content: str, fingerprint: str
+        self,
+        job: Job,
+        own: Entry | None,
+        seen: Seen,
+        content: str,
+        fingerprint: str,
+        distrust: Entry | None = None,
     ) -> tuple[FileResult | Reused | None, tuple[str, ...]]:
         """Same content and options converted before: its outputs, not OCR again; with
-        notes on earlier outputs that could not be used."""
+        notes on earlier outputs that could not be used (``distrust``'s are noted already)."""
         twin = self.journal.converted_twin(content, fingerprint)
-        if twin is None:
+        if twin is None or (distrust is not None and twin.id == distrust.id):
             return None, ()
         assert twin.output is not None and twin.sidecar is not None
         old_pdf = Path(twin.output)
@@ -402,7 +410,7 @@ class Triage:
         moved = self._rename_evident(twin)
         # A move hands on the files themselves: they are checked now. A copy is checked
         # as it is made (``state/publish.py``), so its bytes are read once.
-        gone = changed(published) if moved and not self.dry_run else _resized(published)
+        gone = changed(published) if moved and not self.dry_run else resized(published)
         if gone is not None:
             return None, (changed_note(gone),)
         row = self.journal.started(
@@ -470,17 +478,6 @@ def _in_the_way(path: Path) -> bool:
         return not stat.S_ISREG(os.stat(path).st_mode)
     except OSError:
         return os.path.islink(path)  # a dangling or looping link: not ours to replace
-
-
-def _resized(published: dict[Path, Digest]) -> Path | None:
-    """The first output whose size is no longer the one published (a stat, no read)."""
-    for path, digest in published.items():
-        try:
-            if os.stat(path).st_size != digest.size:
-                return path
-        except OSError:
-            return path
-    return None
 
 
 def _decodable(identity: str) -> bool:

@@ -84,10 +84,7 @@ class Entry:
     def published(self) -> dict[Path, Digest] | None:
         """Each output's path and what was published there; None for rows journalled
         before outputs were hashed (schema 3 and earlier)."""
-        if not self.published_json:
-            return None
-        data = json.loads(self.published_json)
-        return {Path(path): Digest.from_json(digest) for path, digest in data.items()}
+        return published_of(self.published_json)
 
     @property
     def done(self) -> bool:
@@ -133,6 +130,13 @@ class Pending:
 
 def published_json(published: dict[Path, Digest]) -> str:
     return json.dumps({str(path): d.to_json() for path, d in published.items()}, sort_keys=True)
+
+
+def published_of(text: str | None) -> dict[Path, Digest] | None:
+    """``published_json`` read back; None for a row without it."""
+    if not text:
+        return None
+    return {Path(path): Digest.from_json(digest) for path, digest in json.loads(text).items()}
 
 
 def _copy_into(path: Path, memory: sqlite3.Connection, *, immutable: bool) -> None:
@@ -396,8 +400,8 @@ class Journal:
         done = []
         for row, output, sidecar, started, published, pending_json in rows:
             pending = Pending.loads(pending_json)
-            if published:
-                files = {Path(p): Digest.from_json(d) for p, d in json.loads(published).items()}
+            files = published_of(published)
+            if files is not None:
                 in_place = _finish_moves(files, pending.moves or {}, dry)
             else:  # a schema 3 attempt: only its outputs' dates tell
                 in_place = all(_written_since(path, started) for path in (output, sidecar))

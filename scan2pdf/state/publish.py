@@ -71,15 +71,24 @@ def digest_of(path: Path) -> Digest | None:
     return Digest(size, digest.hexdigest())
 
 
-def changed(published: Mapping[Path, Digest]) -> Path | None:
-    """The first of ``published`` that no longer hashes as it was published, or None.
-    A size that differs is seen from a stat, without reading the file."""
+def resized(published: Mapping[Path, Digest]) -> Path | None:
+    """The first of ``published`` whose size is no longer the one published (or that is
+    gone), or None: a stat each, nothing read."""
     for path, digest in published.items():
         try:
             if path.stat().st_size != digest.size:
                 return path
         except OSError:
             return path
+    return None
+
+
+def changed(published: Mapping[Path, Digest]) -> Path | None:
+    """The first of ``published`` that no longer hashes as it was published, or None.
+    A size that differs is seen from a stat (``resized``), without reading the file."""
+    gone = resized(published)
+    if gone is not None:
+        return gone
     for path, digest in published.items():
         if digest_of(path) != digest:
             return path
