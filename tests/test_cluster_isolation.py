@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from scan2pdf.core.jobs import Job
 from scan2pdf.core.options import Options
-from scan2pdf.core.pillowguard import header_only, open_header
+from scan2pdf.core.pillowguard import open_header
 from scan2pdf.execution.cluster import INLINE_BYTES
 from scan2pdf.execution.workerproc import COLLECT
 
@@ -297,19 +297,3 @@ def test_a_header_is_read_past_the_guard_without_turning_it_off(
         assert image.format == "TIFF"
     with pytest.raises(UnidentifiedImageError), open_header(Path(__file__)):
         pass
-
-
-def test_overlapping_header_reads_leave_the_guard_as_it_was(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Two threads' ``header_only`` blocks that overlap (the first out before the second):
-    the guard is back at its value after both, not left off by the one that came in
-    while it was off."""
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000_000)
-    first, second = header_only(), header_only()
-    first.__enter__()
-    second.__enter__()
-    first.__exit__(None, None, None)
-    assert Image.MAX_IMAGE_PIXELS is None  # the second is still reading its header
-    second.__exit__(None, None, None)
-    assert Image.MAX_IMAGE_PIXELS == 1_000_000

@@ -17,7 +17,6 @@ thread, and every open after it (img2pdf's, OCRmyPDF's) runs with the guard in p
 from __future__ import annotations
 
 import struct
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,51 +62,12 @@ def _parse(stream: BinaryIO, filename: str) -> ImageFile.ImageFile:
         for name in [n for n in Image.ID if n not in asked]:
             asked.add(name)
             factory, accept = Image.OPEN[name]
-            verdict = accept(prefix) if accept is not None else True
-            if isinstance(verdict, str) or not verdict:  # a str: its reason to decline
-                continue
-            stream.seek(0)
-            try:
+            try:  # as in Image.open, a plugin whose check fails is passed over too
+                verdict = accept(prefix) if accept is not None else True
+                if isinstance(verdict, str) or not verdict:  # a str: its reason to decline
+                    continue
+                stream.seek(0)
                 return factory(stream, filename)
             except _NOT_THIS_FORMAT:
                 continue
     raise UnidentifiedImageError(f"cannot identify image file {filename or stream!r}")
-
-
-class _Switch:
-    """``header_only``'s one switch for the process: the first block in turns the guard
-    off, the last one out restores it. Blocks that each saved and restored the value
-    themselves could interleave so that one saved the other's None and left it off."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.inside = 0
-        self.saved: int | None = None
-
-    def enter(self) -> None:
-        with self.lock:
-            if self.inside == 0:
-                self.saved = Image.MAX_IMAGE_PIXELS
-                Image.MAX_IMAGE_PIXELS = None  # None: Pillow neither refuses nor warns
-            self.inside += 1
-
-    def leave(self) -> None:
-        with self.lock:
-            self.inside -= 1
-            if self.inside == 0:
-                Image.MAX_IMAGE_PIXELS = self.saved
-
-
-_SWITCH = _Switch()
-
-
-@contextmanager
-def header_only() -> Iterator[None]:
-    """Pillow's guard off for the ``Image.open`` calls in the block, in every thread of
-    the process: only where nothing in the process decodes pixels meanwhile (the
-    coordinator's sniffing). Anywhere else, ``open_header``."""
-    _SWITCH.enter()
-    try:
-        yield
-    finally:
-        _SWITCH.leave()

@@ -11,10 +11,10 @@ import stat
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
 from scan2pdf.core.jobs import Kind, Work
-from scan2pdf.core.pillowguard import header_only
+from scan2pdf.core.pillowguard import open_header
 from scan2pdf.core.workload import image_work, pdf_work
 from scan2pdf.errors import CorruptInputError
 
@@ -80,7 +80,7 @@ def _look_stream(stream: BinaryIO, pdf_path: Path | None, weigh: bool = False) -
     try:
         # Only the header is parsed; a huge image is still an image (preflight decides
         # what to do with it).
-        with header_only(), Image.open(stream) as image:
+        with open_header(stream) as image:
             return "image", image_work(image) if weigh else Work()
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return ("image" if head.startswith(_IMAGE_MAGIC) else "unsupported"), Work()

@@ -159,7 +159,9 @@ class Settler:
 def parses(path: Path) -> Parse:
     """ "whole": a PDF opens as it is, an image decodes every frame; "repaired": a PDF opens
     only once qpdf has reconstructed it (what a file cut short looks like); "broken":
-    neither (while a file is still incomplete)."""
+    neither (while a file is still incomplete). ``Settler.ready`` waits --give-up for
+    "repaired" as for "broken" (a writer may only have paused); the two stay apart for
+    what is said of a file, and for tests of the rule."""
     kind = sniff(path)
     if mostly_holes(path) is not None:
         return "whole"  # nothing to wait for: the pipeline refuses it at once, with why

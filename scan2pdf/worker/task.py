@@ -115,7 +115,8 @@ def _convert(job: Job, jobs: int) -> Outcome:
     set_pixel_budget(options.max_image_mpixels)
     try:
         prepared = _prepare(job, scratch)
-        provenance = Provenance.of(job, made_by(options.languages))
+        versions = made_by(options.languages)
+        provenance = Provenance.of(job, versions)
         checked = ocr_checked(prepared, scratch, options, jobs, provenance)
         ocr, reader, ocr_pdf = checked.run, checked.reader, checked.pdf
         text = build_sidecar(
@@ -140,7 +141,7 @@ def _convert(job: Job, jobs: int) -> Outcome:
             seconds=time.monotonic() - started,
             notes=(*prepared.notes, *ocr.notes, *text.notes(), *_blank_note(quality)),
             quality=quality,
-            made_by=made_by(options.languages),
+            made_by=versions,
             detail="\n".join(COLLECT.lines) or None,
         )
         return Outcome(result, ocr_pdf, sidecar, scratch, job.index)
