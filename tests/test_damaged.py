@@ -192,6 +192,20 @@ def test_a_finished_pdf_with_a_page_gone_is_not_whole_either(tmp_path: Path) -> 
     )
 
 
+def test_a_finished_pdf_padded_with_nuls_past_its_last_kilobyte_is_not_cut_short(
+    tmp_path: Path,
+) -> None:
+    """A preallocated file: %%EOF, then 4 KiB of NULs. Its xref is damaged, so qpdf
+    repairs it, but it is finished: every page, no 'cut short', and watch takes it."""
+    data = ten_page_pdf(tmp_path / "whole.pdf")
+    xref = data.rindex(b"startxref")
+    broken = data[:xref] + b"startxref\n999999\n%%EOF\n" + bytes(4096)
+    (tmp_path / "padded.pdf").write_bytes(broken)
+    prepared = prepare(tmp_path / "padded.pdf", "pdf", Options(refuse_truncated=True), tmp_path)
+    assert prepared.pages == 10
+    assert not any("cut short" in note for note in prepared.notes)
+
+
 def entry(output: str, quality: Quality) -> Entry:
     return Entry(
         id=1,

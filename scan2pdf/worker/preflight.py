@@ -129,7 +129,7 @@ def _prepare_pdf(source: Path, scratch: Path, refuse_truncated: bool) -> Prepare
     except pikepdf.PdfError as exc:
         # pikepdf prefixes its message with the path, which the report already names.
         why = first_line(exc).removeprefix(f"{source}: ")
-        cut = "" if ends_finished(source) else f"; it is cut short ({_STOPS_EARLY})"
+        cut = "" if _ends_finished(source) else f"; it is cut short ({_STOPS_EARLY})"
         raise CorruptInputError(f"The PDF cannot be read ({why}){cut}.") from exc
     except OSError as exc:
         raise UnreadableInputError(f"The file cannot be read ({exc.strerror}).") from exc
@@ -175,7 +175,7 @@ def _repair(
     what = _what_was_repaired(warnings)
     found = len(pdf.pages)
     listed = found + sum(_PAGE_NOT_FOUND in w for w in warnings)
-    ends = ends_finished(source)
+    ends = _ends_finished(source)
     if ends and listed == found:  # damaged but whole: a broken xref in a complete file
         pages = "1 page" if found == 1 else f"{found} pages"
         return (
@@ -206,12 +206,18 @@ def _repair(
     )
 
 
-def ends_finished(path: Path) -> bool:
-    """The file ends as a finished PDF does: with %%EOF (and at most line ends after)."""
+def _ends_finished(path: Path) -> bool:
+    """The file ends as a finished PDF does: with %%EOF (and at most line ends, or a
+    preallocated file's NULs, however many, after it)."""
     with path.open("rb") as stream:
-        size = stream.seek(0, 2)
-        stream.seek(max(0, size - _TAIL))
-        return stream.read().rstrip(_AFTER_EOF).endswith(_EOF)
+        end = stream.seek(0, 2)
+        kept = b""  # the bytes before ``end`` that are not padding, at most one tail's
+        while end > 0 and len(kept) < len(_EOF):
+            start = max(0, end - _TAIL)
+            stream.seek(start)
+            kept = (stream.read(end - start) + kept).rstrip(_AFTER_EOF)
+            end = start
+        return kept.endswith(_EOF)
 
 
 def _whole_pages(pdf: pikepdf.Pdf) -> int:
