@@ -177,3 +177,103 @@ def test_a_page_in_a_script_no_language_reads_is_not_read_four_ways(
         notes[0],
     ), notes[0]
     assert "samples.tif" not in log.read_text()  # no four-way reading
+
+
+def four_ways(tmp_path: Path) -> Path:
+    pages = [turned_copy(tmp_path / f"p{a}.png", a) for a in (0, 180, 90, 270)]
+    scan = tmp_path / "mixed.pdf"
+    scan.write_bytes(img2pdf.convert([str(p) for p in pages]))
+    return scan
+
+
+@pytest.mark.parametrize(
+    ("deskew", "renderer"), [(False, "sandwich"), (False, "fpdf2"), (True, "sandwich")]
+)
+def test_a_turned_page_is_read_again_in_its_own_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deskew: bool, renderer: str
+) -> None:
+    """Issue 34: a turned page is turned and read again inside its page's task, so the
+    file's pipeline (rasterising, PDF/A, checks) runs once: one ocr() call. With --deskew
+    the page's new image is made turned too (before, a second pass refused --deskew and
+    every turned page failed its file)."""
+    import ocrmypdf
+    import pikepdf
+
+    from scan2pdf.core.options import Options
+    from scan2pdf.worker import engine
+
+    calls: list[Path] = []
+    real = ocrmypdf.ocr
+
+    def counted(source: Path, *args: object, **kwargs: object) -> object:
+        calls.append(source)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(ocrmypdf, "ocr", counted)
+    work = tmp_path / "work"
+    work.mkdir()
+    output, sidecar = work / "out.pdf", work / "out.txt"
+    run = engine.run_ocr(
+        four_ways(tmp_path),
+        output,
+        sidecar,
+        Options(deskew=deskew, pdf_renderer=renderer),
+        jobs=2,
+        pages=4,
+    )
+
+    assert len(calls) == 1
+    assert [
+        (n, r.turn.angle) for n, r in sorted(run.pages.items()) if r.turn and r.turn.angle
+    ] == [(2, 180), (3, 270), (4, 90)]
+    with pikepdf.open(output) as pdf:
+        rotates = [int(p.obj.get("/Rotate", 0)) for p in pdf.pages]
+    # Deskewed, each page is a new image, drawn upright (as OCRmyPDF's --rotate-pages does).
+    assert rotates == ([0, 0, 0, 0] if deskew else [0, 180, 270, 90])
+    texts, layer = sidecar.read_text().split("\f"), pdf_text(output).split("\f")
+    for index in range(4):
+        # (deskewed, "the north pier" may read "the-north pier")
+        assert squash("timber and iron") in squash(texts[index]), index
+        assert squash("timber and iron") in squash(layer[index]), index
+        _, (width, height) = rendered_lightness(output, index)
+        assert height > width, index
+    # The reading kept for each page is the upright one's.
+    assert all((r.reading.confidence or 0) > 70 for r in run.pages.values())
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_a_turned_page_reads_as_the_same_page_upright(corpus: Path, tmp_path: Path) -> None:
+    """Issue 34: a page turned in its own task reads word for word as the same page
+    scanned upright: the corpus's PDF of one scan at 0/90/180/270 (turned by its content)
+    and the phototest page turned in its pixels (against tess__phototest.tif)."""
+    from difflib import SequenceMatcher
+
+    turned = tmp_path / "in" / "phototest-turned.pdf"
+    turned.parent.mkdir()
+    turned.write_bytes(img2pdf.convert([str(corpus / n) for n in ROTATED]))
+    upright = corpus / "tess__phototest.tif"
+    cardinal = corpus / "ocrmypdf__cardinal.pdf"
+    run = run_scan2pdf(
+        "convert", turned, upright, cardinal, "-o", tmp_path / "out", report=tmp_path / "r.jsonl"
+    )
+    assert run.returncode == 0, run.stderr
+    out = tmp_path / "out"
+    reference = _words((out / "tess__phototest.txt").read_text())
+    pages = (out / "phototest-turned.txt").read_text().split("\f")
+    cardinal_pages = (out / "ocrmypdf__cardinal.txt").read_text().split("\f")
+    layer = pdf_text(out / "ocrmypdf__cardinal.pdf").split("\f")
+    assert len(pages) == 3 and len(cardinal_pages) == 4
+    for index, page in enumerate(pages):
+        ratio = SequenceMatcher(None, reference, _words(page)).ratio()
+        assert ratio >= 0.98, (index, ratio)
+    for index, page in enumerate(cardinal_pages):
+        ratio = SequenceMatcher(None, _words(cardinal_pages[0]), _words(page)).ratio()
+        assert ratio >= 0.98, (index, ratio)
+        assert squash(page) == squash(layer[index]), index  # one reading serves both
+    notes = run.by_name()["ocrmypdf__cardinal.pdf"]["notes"]
+    assert sum("turned" in str(n) for n in notes) == 3

@@ -43,7 +43,6 @@ from scan2pdf.worker.ocrengine import (
     read_records,
 )
 from scan2pdf.worker.rasterize import TWINS_KEYWORD
-from scan2pdf.worker.sidecar import join_ocrmypdf_sidecar, split_ocrmypdf_sidecar
 from scan2pdf.worker.verify import pages_unlike
 
 # qpdf names the file it failed on, a temporary one of OCRmyPDF's: not for the report.
@@ -81,9 +80,8 @@ def run_ocr(
     ``ocr_twins``: pages whose OCR image is another image (``worker/images.py``), handed
     to the rasteriser plugin (``worker/rasterize.py``).
 
-    Pages found turned (``worker/orientation.py``) are then read again the right way up:
-    their /Rotate is corrected in the output and OCRmyPDF redoes only those pages
-    (``mode="redo"``, ``pages=``), which replaces their invisible text and keeps the rest.
+    Pages found turned (``worker/orientation.py``) are turned and read again in their own
+    page task (``worker/ocrengine.py``): the file's pipeline runs once.
     """
     extra: dict[str, Any] = dict(options.ocrmypdf_extra)
     run = OcrRun()
@@ -145,11 +143,6 @@ def run_ocr(
         else f"page {n} reads poorly but was left as it is: {t.how}"
         for n, t in sorted(turns.items())
     ]
-    turned = {n: t.angle for n, t in turns.items() if t.angle}
-    if turned:
-        run.notes += _read_turned_pages(output_pdf, sidecar, turned, common)
-        for n, record in read_records(records).items():
-            run.pages[n] = PageRecord(n, record.reading, run.pages[n].turn)
     return run
 
 
@@ -168,43 +161,6 @@ def _renderer(options: Options, source: pikepdf.Pdf) -> str:
     if options.pdf_renderer != "auto" or renderer != "sandwich" or options.output_type == "pdf":
         return renderer
     return "fpdf2" if find_nonembedded_fonts(source) else renderer
-
-
-def _read_turned_pages(
-    output_pdf: Path, sidecar: Path, turned: dict[int, int], common: dict[str, Any]
-) -> list[str]:
-    """Turn ``turned`` pages of the first pass's output and OCR just those again."""
-    work = output_pdf.parent
-    upright, second_pdf, second_txt = work / "turned.pdf", work / "second.pdf", work / "second.txt"
-    with pikepdf.open(output_pdf) as pdf:
-        for number, angle in turned.items():
-            pdf.pages[number - 1].rotate(angle, relative=True)
-        pdf.save(upright)
-        count = len(pdf.pages)
-    notes = _ocr(
-        upright,
-        second_pdf,
-        second_txt,
-        mode="redo",
-        pages=",".join(str(n) for n in sorted(turned)),
-        rotate_pages=False,
-        progress_bar=False,  # these pages were counted in the first pass
-        **(
-            common
-            # Threads: with pages= and a process pool, OCRmyPDF 17.13.0's page workers
-            # fail unpickling its PdfInfo ("no attribute '_pages'") and the pool then
-            # hangs (seen 2026-12-02). The pages are few, and Tesseract runs as its own
-            # process either way.
-            | {"use_threads": True}
-        ),
-    )
-    first = split_ocrmypdf_sidecar(sidecar.read_text(encoding="utf-8"), count)
-    again = split_ocrmypdf_sidecar(second_txt.read_text(encoding="utf-8"), count)
-    merged = [again[i] if i + 1 in turned else page for i, page in enumerate(first)]
-    sidecar.write_text(join_ocrmypdf_sidecar(merged), encoding="utf-8")
-    second_pdf.replace(output_pdf)
-    upright.unlink()
-    return notes
 
 
 def _ocr(source: Path, output: Path, sidecar: Path, **kwargs: Any) -> list[str]:

@@ -19,18 +19,31 @@ With the sandwich renderer (the default) pages are read by a Tesseract kept load
 worker (``worker/loaded.py``) where that is the program's own library, and so is the
 upright check's detector; hOCR (the fpdf2 renderer), OCRmyPDF's own ``--rotate-pages``
 and the upright check's four-way sample still run the program.
+
+A page found turned is read again in its own task (issue 34): the page executor
+(``worker/pageslots.py``) runs the page's task once more, with the turn as its orientation
+correction, as OCRmyPDF's own ``--rotate-pages`` would have made it: this engine's
+``get_orientation`` answers with the turn decided, so OCRmyPDF rasterises the page turned,
+reads it, lays the text over it and sets its /Rotate, and with --deskew or --clean-final
+makes the page's new image turned too. Before, turned pages went through a second
+``ocr()`` over the whole file, which repeated its rasterising, PDF/A pass and checks on
+one core and doubled the time of a volume with a few sideways pages.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from ocrmypdf import hookimpl
 from ocrmypdf.builtin_plugins.tesseract_ocr import TesseractOcrEngine
+from ocrmypdf.pluginspec import OrientationConfidence
 
 from scan2pdf.core.tools import current_languages
 from scan2pdf.worker import loaded
@@ -61,6 +74,45 @@ def read_records(folder: Path) -> dict[int, PageRecord]:
     return records
 
 
+class _Page(threading.local):
+    """What the page task running on this thread decided about its turn: the engine runs
+    inside the task, on the task's own thread (OCRmyPDF 17.13, threads or processes)."""
+
+    # A turn found needed in this run of the task, not yet made.
+    decided: Turn | None = None
+    # While the task runs again to make ``turn``: the correction to answer with.
+    making: tuple[int, Turn] | None = None
+
+
+_PAGE = _Page()
+
+
+def run_page(task: Callable[..., Any], *args: Any) -> Any:
+    """Run one of OCRmyPDF's parallel tasks; a page task whose page was found turned runs
+    again with that turn as its orientation correction, and its second result stands.
+
+    OCRmyPDF 17.13's page task (``_exec_page_sync``) takes the page's ``PageContext`` and
+    returns a ``PageResult`` carrying ``orientation_correction``; its orientation is asked
+    of the engine (``get_orientation``) only with ``rotate_pages``, which the second run
+    sets on a copy of the page's options. A turn of ``a`` degrees clockwise on a page read
+    with correction ``c`` is correction ``c - a`` (the grafter subtracts it from /Rotate).
+    """
+    _PAGE.decided, _PAGE.making = None, None
+    result = task(*args)
+    turn, _PAGE.decided = _PAGE.decided, None
+    if turn is None or not args or not hasattr(result, "orientation_correction"):
+        return result
+    context = copy.copy(args[0])
+    context.options = context.options.model_copy(
+        update={"rotate_pages": True, "rotate_pages_threshold": 0.0}
+    )
+    _PAGE.making = ((result.orientation_correction - turn.angle) % 360, turn)
+    try:
+        return task(context, *args[1:])
+    finally:
+        _PAGE.making = None
+
+
 class RecordingTesseract(TesseractOcrEngine):
     @staticmethod
     def languages(options: Any) -> set[str]:
@@ -68,6 +120,12 @@ class RecordingTesseract(TesseractOcrEngine):
         # check -l: about 25 ms of CPU, a tenth of what a one-line page costs to read. A
         # warm worker reads it again only when the tessdata folder changes.
         return set(current_languages())
+
+    @staticmethod
+    def get_orientation(input_file: Path, options: Any) -> OrientationConfidence:
+        if _PAGE.making is not None:  # the page's task runs again to make its turn
+            return OrientationConfidence(angle=_PAGE.making[0], confidence=100.0)
+        return TesseractOcrEngine.get_orientation(input_file, options)  # type: ignore[no-untyped-call, no-any-return]
 
     @staticmethod
     def generate_pdf(input_file: Path, output_pdf: Path, output_text: Path, options: Any) -> None:
@@ -84,15 +142,21 @@ class RecordingTesseract(TesseractOcrEngine):
 
 
 def _record(image: Path, tsv: Path, options: Any) -> None:
+    """Keep how the page read; when in doubt, check which way up it is, and leave a turn
+    found needed for ``run_page`` to make."""
     folder = getattr(options, PAGES_KEYWORD, None)
     page = _PAGE_FILE.match(tsv.name)
     if not folder or page is None or not tsv.exists():
         return  # a page Tesseract skipped (too large, timed out) writes no TSV
     reading = read_tsv(tsv)
     turn: Turn | None = None
-    if getattr(options, UPRIGHT_KEYWORD, False) and reading.doubtful():
+    if _PAGE.making is not None:
+        turn = _PAGE.making[1]  # read turned: this reading is the page's
+    elif getattr(options, UPRIGHT_KEYWORD, False) and reading.doubtful():
         timeout = float(options.tesseract.non_ocr_timeout or 180)
         turn = decide(image, list(options.languages), reading, timeout)
+        if turn.angle:
+            _PAGE.decided = turn
     number = int(page.group(1))
     record = asdict(PageRecord(number, reading, turn))  # nested: reading, turn or None
     (Path(folder) / f"{number}.json").write_text(json.dumps(record), encoding="utf-8")

@@ -5,7 +5,8 @@ OCRmyPDF 17.x (checked against 17.13.0) runs a document's parallel work - its pa
 hook returns (a firstresult hook: ours is asked before the built-in one). This one is
 OCRmyPDF's own ``StandardExecutor`` with each task wrapped in ``slot()``
 (``execution/slots.py``), and the calling thread's slot lent out meanwhile: the file's
-own work holds one slot, its pages as many as are free across the whole pool.
+own work holds one slot, its pages as many as are free across the whole pool. A page task
+found turned runs again turned, in the same slot (``ocrengine.run_page``).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from ocrmypdf import hookimpl
 from ocrmypdf.builtin_plugins.concurrency import StandardExecutor
 
 from scan2pdf.execution.slots import slot, slot_lent
+from scan2pdf.worker import ocrengine
 
 
 def _in_slot(task: Callable[..., Any], *args: Any) -> Any:
     with slot():
-        return task(*args)
+        # A page found turned is made upright in its own task (worker/ocrengine.py).
+        return ocrengine.run_page(task, *args)
 
 
 class SlotExecutor(StandardExecutor):
