@@ -277,3 +277,48 @@ def test_a_turned_page_reads_as_the_same_page_upright(corpus: Path, tmp_path: Pa
         assert squash(page) == squash(layer[index]), index  # one reading serves both
     notes = run.by_name()["ocrmypdf__cardinal.pdf"]["notes"]
     assert sum("turned" in str(n) for n in notes) == 3
+
+
+def test_a_file_whose_pages_are_often_turned_has_its_pages_checked_before_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 34: once a file's pages have often been found turned, each further page is
+    shown to the (loaded) detector before it is read, so a turned page is read once, not
+    twice; and the text is the same as reading first would give."""
+    import pikepdf
+
+    from scan2pdf.core.options import Options
+    from scan2pdf.worker import engine, loaded
+
+    monkeypatch.setenv("OMP_THREAD_LIMIT", "1")
+    loaded.available.cache_clear()
+    if not loaded.available():
+        pytest.skip("no loaded Tesseract (tesserocr) here")
+    reads: list[str] = []
+    real = loaded.read_page
+
+    def counted(image: Path, *args: object) -> bool:
+        reads.append(image.name)
+        return real(image, *args)
+
+    monkeypatch.setattr(loaded, "read_page", counted)
+    angles = [0, 180, 180, 180, 180, 0, 180, 180]
+    pages = [turned_copy(tmp_path / f"p{n}.png", a) for n, a in enumerate(angles)]
+    scan = tmp_path / "volume.pdf"
+    scan.write_bytes(img2pdf.convert([str(p) for p in pages]))
+    output, sidecar = tmp_path / "out.pdf", tmp_path / "out.txt"
+    try:
+        run = engine.run_ocr(scan, output, sidecar, Options(), jobs=1, pages=len(angles))
+    finally:
+        loaded.available.cache_clear()
+
+    # Pages 1-4 read first (turned ones twice); from page 5 on, 3 of 4 pages were turned:
+    # each is checked first, and read once.
+    assert len(reads) == 1 + 2 * 3 + 4, reads
+    with pikepdf.open(output) as pdf:
+        assert [int(p.obj.get("/Rotate", 0)) for p in pdf.pages] == angles
+    texts = sidecar.read_text().split("\f")
+    assert all(squash(PHRASE) in squash(t) for t in texts), texts
+    assert [n for n, r in sorted(run.pages.items()) if r.turn and r.turn.angle] == [
+        2, 3, 4, 5, 7, 8
+    ]
