@@ -384,3 +384,21 @@ def test_a_light_illustration_on_transparency_keeps_its_colours(tmp_path: Path) 
         got, want = shown.getpixel(point), on_white.getpixel(point)
         assert all(abs(g - w) < 30 for g, w in zip(got, want, strict=True)), (point, got, want)
     assert squash(TEXT) in squash((tmp_path / "out" / "poster.txt").read_text())
+
+
+def test_light_text_on_transparency_scanned_sideways_comes_out_upright(tmp_path: Path) -> None:
+    """Its OCR image is a twin (the page as it looks on white); turned upright in the page's
+    task, the twin is turned the same way as the page (OCRmyPDF's raster rotation counts
+    counter-clockwise): read upside down before, "‘JoInsesd} ayy Aq" for "by the treasurer"."""
+    art = Image.new("RGBA", (1700, 1000), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(art)
+    font = ImageFont.truetype(FONT, 56)
+    for line in range(6):
+        draw.text((60, 60 + 150 * line), TEXT, font=font, fill=(250, 250, 250, 255))
+    art.rotate(-90, expand=True).save(tmp_path / "sideways.png", dpi=(300, 300))
+    run = run_scan2pdf(
+        "convert", tmp_path / "sideways.png", "-o", tmp_path / "out", report=tmp_path / "r.jsonl"
+    )
+    assert run.returncode == 0, run.stderr
+    assert any("turned 270°" in str(n) for n in run.report[0]["notes"]), run.report[0]["notes"]
+    assert squash(TEXT) in squash((tmp_path / "out" / "sideways.txt").read_text())

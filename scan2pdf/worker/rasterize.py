@@ -105,7 +105,9 @@ def _twin_raster(
     if image.size != size:
         image = image.resize(size)
     if rotation:
-        image = image.rotate(-rotation, expand=True)  # /Rotate turns clockwise
+        # OCRmyPDF 17.13 counts its raster rotation counter-clockwise (its PDFium
+        # rasteriser negates it for PDFium), as Image.rotate does.
+        image = image.rotate(rotation, expand=True)
     return image.convert("1") if _DEVICE_MODES.get(device) == "1" else image
 
 
