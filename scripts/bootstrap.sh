@@ -13,10 +13,11 @@ mode="${1:-}"; shift || true
 case "$mode" in demo|test) ;; *) echo "usage: $0 demo|test [args...]" >&2; exit 2 ;; esac
 
 # System packages: OCR engine and language packs, PDF tools, --clean and --optimize helpers;
-# and what building tesserocr against this Tesseract needs (below).
+# and what building tesserocr against this Tesseract needs (below). poppler-utils: its
+# pdftotext reads text layers as the poppler-based viewers and indexers do (the tests).
 packages=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa tesseract-ocr-chi-sim
           tesseract-ocr-chi-tra tesseract-ocr-osd ghostscript unpaper pngquant python3-venv
-          libtesseract-dev libleptonica-dev pkg-config g++)
+          libtesseract-dev libleptonica-dev pkg-config g++ poppler-utils)
 python=python3
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
     echo "scan2pdf needs Python 3.11 or newer; $("$python" --version 2>&1) found." >&2
