@@ -39,17 +39,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ocrmypdf import hookimpl
 from ocrmypdf.builtin_plugins.tesseract_ocr import TesseractOcrEngine
 from ocrmypdf.pluginspec import OrientationConfidence
-from PIL import Image
 
 from scan2pdf.core.tools import current_languages
 from scan2pdf.worker import loaded
-from scan2pdf.worker.loaded import Detected
-from scan2pdf.worker.orientation import Reading, Turn, decide, detector_turn, read_tsv
+from scan2pdf.worker.orientation import Reading, Turn, decide, read_tsv
 
 # The ocr() keywords this plugin reads.
 PAGES_KEYWORD = "scan2pdf_pages"
@@ -84,8 +82,6 @@ class _Page(threading.local):
     decided: Turn | None = None
     # While the task runs again to make ``turn``: the correction to answer with.
     making: tuple[int, Turn] | None = None
-    # The detector's answer when it was asked before the page was read.
-    detected: Detected | Literal["ask"] | None = "ask"
 
 
 _PAGE = _Page()
@@ -101,7 +97,7 @@ def run_page(task: Callable[..., Any], *args: Any) -> Any:
     sets on a copy of the page's options. A turn of ``a`` degrees clockwise on a page read
     with correction ``c`` is correction ``c - a`` (the grafter subtracts it from /Rotate).
     """
-    _PAGE.decided, _PAGE.making, _PAGE.detected = None, None, "ask"
+    _PAGE.decided, _PAGE.making = None, None
     result = task(*args)
     turn, _PAGE.decided = _PAGE.decided, None
     if turn is None or not args or not hasattr(result, "orientation_correction"):
@@ -133,11 +129,6 @@ class RecordingTesseract(TesseractOcrEngine):
 
     @staticmethod
     def generate_pdf(input_file: Path, output_pdf: Path, output_text: Path, options: Any) -> None:
-        if _turned_before_reading(Path(input_file), Path(output_pdf), options):
-            # Read once, turned (run_page runs the task again): nothing to read now.
-            Path(output_pdf).write_bytes(b"")
-            Path(output_text).write_text("", encoding="utf-8")
-            return
         # A Tesseract kept loaded in this worker where it is the program's own
         # (worker/loaded.py); else, and for what it leaves to the program, the program.
         if not loaded.read_page(Path(input_file), Path(output_pdf), Path(output_text), options):
@@ -163,59 +154,12 @@ def _record(image: Path, tsv: Path, options: Any) -> None:
         turn = _PAGE.making[1]  # read turned: this reading is the page's
     elif getattr(options, UPRIGHT_KEYWORD, False) and reading.doubtful():
         timeout = float(options.tesseract.non_ocr_timeout or 180)
-        turn = decide(image, list(options.languages), reading, timeout, _PAGE.detected)
+        turn = decide(image, list(options.languages), reading, timeout)
         if turn.angle:
             _PAGE.decided = turn
     number = int(page.group(1))
     record = asdict(PageRecord(number, reading, turn))  # nested: reading, turn or None
     (Path(folder) / f"{number}.json").write_text(json.dumps(record), encoding="utf-8")
-    if turn is not None and turn.angle and _PAGE.making is None:
-        (Path(folder) / f"turned-{number}").touch()  # for _often_turned
-
-
-# When a file's pages have often been found turned, each of its pages is shown to the
-# orientation detector before it is read: a page found turned is then read once, turned,
-# instead of twice. Measured 2026-12-04 with the loaded detector on the corpus's full pages
-# (linn, 8071, congress, lighttext): it costs 14-21% of reading the page, so it pays where
-# more than about a fifth of the pages are turned (each such page saves one reading); on
-# an archive of upright pages it is never asked. On a 640x480 page it costs more than the
-# reading (125%) and is rarely sure: such pages stay with reading first.
-_OFTEN_TURNED = 0.2
-_SEEN_ENOUGH = 4  # pages read in the file before its share of turned pages counts
-_DETECT_FIRST_PIXELS = 1_000_000
-
-
-def _often_turned(folder: Path) -> bool:
-    seen = sum(1 for _ in folder.glob("*.json"))
-    turned = sum(1 for _ in folder.glob("turned-*"))
-    return seen >= _SEEN_ENOUGH and turned >= _OFTEN_TURNED * seen
-
-
-def _turned_before_reading(image: Path, output_pdf: Path, options: Any) -> bool:
-    """Whether the page in ``image`` was found turned before it was read (and the turn
-    left for ``run_page`` to make): only in a file whose pages are often turned, with the
-    loaded detector, on a page large enough for it to be worth asking."""
-    folder = getattr(options, PAGES_KEYWORD, None)
-    page = _PAGE_FILE.match(output_pdf.name)
-    if (
-        _PAGE.making is not None
-        or not getattr(options, UPRIGHT_KEYWORD, False)
-        or not folder
-        or page is None
-        or not loaded.available()
-        or not _often_turned(Path(folder))
-    ):
-        return False
-    with Image.open(image) as opened:
-        if opened.width * opened.height < _DETECT_FIRST_PIXELS:
-            return False
-    _PAGE.detected = loaded.detect(image)
-    turn = detector_turn(_PAGE.detected)
-    if turn is None or not turn.angle:
-        return False
-    _PAGE.decided = turn
-    (Path(folder) / f"turned-{int(page.group(1))}").touch()
-    return True
 
 
 @hookimpl(tryfirst=True)

@@ -21,7 +21,6 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from PIL import Image
 
@@ -145,30 +144,14 @@ class _Tally:
         )
 
 
-def detector_turn(detected: Detected | None) -> Turn | None:
-    """The turn the orientation detector is sure of, or None where it is not."""
-    if detected is None or detected.confidence < DETECTOR_THRESHOLD:
-        return None
-    return Turn(
-        (360 - detected.angle) % 360,
-        f"Tesseract's orientation detector, confidence {detected.confidence:.1f}",
-    )
-
-
-def decide(
-    image: Path,
-    languages: list[str],
-    first: Reading,
-    timeout: float,
-    detected: Detected | Literal["ask"] | None = "ask",
-) -> Turn:
-    """The turn that puts the page in ``image`` upright; 0 when it is, or none is clearly.
-    ``detected``: the detector's answer on this image when it was asked already."""
-    if isinstance(detected, str):  # "ask"
-        detected = _detector(image, timeout)
-    sure = detector_turn(detected)
-    if sure is not None:
-        return sure
+def decide(image: Path, languages: list[str], first: Reading, timeout: float) -> Turn:
+    """The turn that puts the page in ``image`` upright; 0 when it is, or none is clearly."""
+    detected = _detector(image, timeout)
+    if detected is not None and detected.confidence >= DETECTOR_THRESHOLD:
+        return Turn(
+            (360 - detected.angle) % 360,
+            f"Tesseract's orientation detector, confidence {detected.confidence:.1f}",
+        )
     if detected is not None and detected.script_confidence >= SCRIPT_SURE:
         suggested = unread_script(detected.script, languages)
         if suggested is not None:
