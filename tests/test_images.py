@@ -389,7 +389,7 @@ def test_a_light_illustration_on_transparency_keeps_its_colours(tmp_path: Path) 
 def test_light_text_on_transparency_scanned_sideways_comes_out_upright(tmp_path: Path) -> None:
     """Its OCR image is a twin (the page as it looks on white); turned upright in the page's
     task, the twin is turned the same way as the page (OCRmyPDF's raster rotation counts
-    counter-clockwise): read upside down before, "‘JoInsesd} ayy Aq" for "by the treasurer"."""
+    counter-clockwise): read upside down before, "'JoInsesd} ayy Aq" for "by the treasurer"."""
     art = Image.new("RGBA", (1700, 1000), (0, 0, 0, 0))
     draw = ImageDraw.Draw(art)
     font = ImageFont.truetype(FONT, 56)
