@@ -5,14 +5,22 @@ busy threads as ``-j 2``) on 127.0.0.1; each batch converted by ``scan2pdf conve
 and by ``scan2pdf convert --cluster``, interleaved rounds, a fresh OUTDIR each time;
 medians and the cluster/local ratio. Shapes from ``bench.py``: ``mixed`` (15 files of 1 to
 12 pages), ``small`` (120 single pages), ``tail`` (an 8-page volume among 4 letters: the
-one a cluster does worst, since a file's pages stay on one worker thread).
+one a cluster did worst while a file's pages stayed on one worker thread; its volume is
+now cut into two page ranges, ``execution/ranges.py``), ``volume-40`` (one 40-page
+volume, cut into four ranges: the real pages of ``bench.py``'s ``turned-volume``, 12 of
+them turned, when ``../shared/corpus`` is there, else the samples' scanned report).
 
-    .venv/bin/python benchmarks/cluster_bench.py [--rounds 3] [--only mixed,small,tail]
+After the rounds, each shape's last cluster outputs are compared with its last local
+ones: same sidecars (page for page) and same report fields, or the files that differ.
+
+    .venv/bin/python benchmarks/cluster_bench.py [--rounds 3] [--scale 1.0]
+        [--only mixed,small,tail,volume-40]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import socket
@@ -25,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import build
+from bench import SAMPLES, Workload, build, concatenated
 
 BIN = Path(sys.executable).parent
 
@@ -86,14 +94,49 @@ def timed(argv: list[str]) -> float:
     return time.perf_counter() - start_at
 
 
+def volume_40(work: Path, scale: float) -> Workload:
+    """One 40-page volume (``scale`` scales it): real pages when the corpus has them."""
+    real = build(work / "real", ("turned-volume",), scale).get("turned-volume")
+    if real is not None:
+        return Workload("volume-40", real.files)
+    folder = work / "volume-40"
+    folder.mkdir()
+    pages = max(8, round(40 * scale))
+    scanned = [SAMPLES / "reports" / "scanned-report.pdf"]
+    return Workload("volume-40", [concatenated(scanned, pages, folder / f"volume-{pages}.pdf")])
+
+
+def outcome(out: Path) -> dict[str, object]:
+    """What a run made, comparable between runs: each sidecar's pages, and each report
+    line's fields but where the files went and how long they took."""
+    made: dict[str, object] = {
+        str(txt.relative_to(out)): txt.read_text(encoding="utf-8").split("\f")
+        for txt in sorted(out.rglob("*.txt"))
+    }
+    for line in (out.parent / f"{out.name}.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        made[Path(row["input"]).name] = {
+            k: v for k, v in row.items() if k not in ("input", "output", "sidecar", "seconds")
+        }
+    return made
+
+
+def differing(local: dict[str, object], cluster: dict[str, object]) -> list[str]:
+    return sorted(k for k in local.keys() | cluster.keys() if local.get(k) != cluster.get(k))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", default="mixed,small,tail")
+    parser.add_argument("--only", default="mixed,small,tail,volume-40")
+    parser.add_argument("--scale", type=float, default=1.0, help="scales volume-40's pages")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         workloads = build(work)
+        if "volume-40" in args.only.split(","):
+            (work / "real").mkdir()
+            workloads["volume-40"] = volume_40(work, args.scale)
         address, procs = start(work)
         try:
             for name in args.only.split(","):
@@ -110,15 +153,21 @@ def main() -> None:
                             str(out),
                             "-q",
                             "--no-index",
+                            "--report",
+                            str(work / f"out-{name}-{how}-{round_}.jsonl"),
                         ]
                         argv += ["-j", "2"] if how == "local" else ["--cluster", address]
                         times[how].append(timed(argv))
                 local, cluster = (statistics.median(times[h]) for h in ("local", "cluster"))
+                last = args.rounds - 1
+                made = [outcome(work / f"out-{name}-{how}-{last}") for how in ("local", "cluster")]
+                wrong = differing(*made)
                 print(
-                    f"{name:<6} local {local:6.1f} s  cluster {cluster:6.1f} s  "
+                    f"{name:<9} local {local:6.1f} s  cluster {cluster:6.1f} s  "
                     f"cluster/local {cluster / local:4.2f}  (rounds: "
                     + ", ".join(f"{a:.1f}/{b:.1f}" for a, b in zip(*times.values(), strict=True))
-                    + ")"
+                    + ")  "
+                    + (f"DIFFERENT: {', '.join(wrong)}" if wrong else "same outputs")
                 )
         finally:
             for proc in procs:

@@ -7,12 +7,17 @@ Dask worker's threads and hands its outputs back. Dask does the scheduling, the
 placement on workers that join mid-run, and the re-running of a task whose worker died
 (up to the scheduler's ``distributed.scheduler.allowed-failures``, 3 by default).
 
+A file with many pages is not one task but a few (``execution/ranges.py``): it is cut
+into page ranges that run on any worker, and the coordinator assembles the document
+before it is published like any other (``execution/volumes.py``, ``worker/assemble.py``).
+
 Dask charges a worker's death to every task the worker held, not only to the one that
 killed it (distributed 2026.8 ``Scheduler.remove_worker``: each task in
 ``WorkerState.processing``, which holds about 1.1 tasks a thread), so the files beside a
 killing file come back ``KilledWorker`` with it. Such a file is a suspect, not a culprit:
 suspects are sent once more, one at a time, so that no two of them share a worker again;
-only a suspect that comes back ``KilledWorker`` a second time fails as ``crashed``.
+only a suspect that comes back ``KilledWorker`` a second time fails as ``crashed``. A
+cut file whose tasks come back ``KilledWorker`` is a suspect too, and is sent again whole.
 
 Storage (``storage``):
 
@@ -28,6 +33,7 @@ Storage (``storage``):
 
 Not here: a per-file ``--timeout`` cannot stop a task Dask is running (a thread cannot be
 killed); the file fails as ``timeout`` at once and its worker finishes in the background.
+A cut file's --timeout is each of its tasks', from when that task starts.
 """
 
 from __future__ import annotations
@@ -57,6 +63,8 @@ from scan2pdf.errors import (
     TooLargeError,
     WorkerCrashedError,
 )
+from scan2pdf.execution.ranges import range_count
+from scan2pdf.execution.volumes import INLINE_BYTES, Broken, Volumes, Whole
 
 # distributed's Client and Future carry few annotations (mypy --strict calls them
 # untyped); they are held as Any here, at this one seam.
@@ -64,7 +72,6 @@ DaskClient = Any
 DaskFuture = Any
 
 STORAGE_MODES = ("auto", "shared", "send")
-INLINE_BYTES = 16 << 20
 MAX_SEND_BYTES = 2 << 30
 # How long the scheduler may be unreachable before the run stops (Dask reconnects for
 # a while by itself).
@@ -147,6 +154,8 @@ class ClusterExecutor:
         self.storage = storage if storage != "auto" else self._probe(inputs)
         if self.storage == "shared":
             self._shared_out.mkdir(parents=True, exist_ok=True)
+        # Long files in flight as page ranges (execution/ranges.py).
+        self._volumes = Volumes(self._client, self._run, self._shared_out, self._finished.put)
 
     # ---- the protocol ---------------------------------------------------------------------
 
@@ -167,26 +176,54 @@ class ClusterExecutor:
 
     @property
     def in_flight(self) -> int:
-        return len(self._futures) + len(self._suspects)
+        return len(self._futures) + len(self._suspects) + len(self._volumes)
 
     def submit(self, job: Job) -> None:
-        self._send(job, f"scan2pdf-{self._run}-{job.index}")
+        """A long file goes as page ranges when there is more than one worker thread to
+        share them (``ranges.range_count``; the thread count is ``capacity``'s, which the
+        pipeline asks before every submit); any other as one task."""
+        count = range_count(job.work.pages, self._threads)
+        if count > 1:
+            self._send_volume(job, count)
+        else:
+            self._send(job, f"scan2pdf-{self._run}-{job.index}")
 
-    def _send(self, job: Job, key: str) -> None:
+    def _send_volume(self, job: Job, count: int) -> None:
+        key = f"scan2pdf-plan-{self._run}-{job.index}"
+        wired = self._wired(job, key)
+        if wired is not None:
+            sent, payload, shared = wired
+            priority = self._priority(job)
+            self._volumes.send(sent, count, payload, shared, priority)
+
+    def _wired(self, job: Job, key: str) -> tuple[Job, Any, str | None] | None:
+        """``job`` as a worker is sent it, its payload (``send`` storage) and the shared
+        folder (``shared``); None when it failed at once (too big to send)."""
         payload: Any = None
         if self.storage == "send":
             payload = self._payload(job, key)
             if isinstance(payload, Outcome):  # too big to send: failed at once
                 self._done_now.append(payload)
-                return
+                return None
         shared = str(self._shared_out) if self.storage == "shared" else None
         # Paths as the workers see them: absolute (a worker's working folder is its own).
         sent = replace(
             job, source=job.source.absolute(), parts=tuple(p.absolute() for p in job.parts)
         )
-        # Biggest work first among queued files: a file's pages stay on one worker thread,
-        # so a long one started last would end the batch alone.
-        priority = int(job.work.mpixels * 1000) + job.work.pages
+        return sent, payload, shared
+
+    @staticmethod
+    def _priority(job: Job) -> int:
+        """Biggest work first among queued files: a file's pages stay on one worker thread
+        (or on a few, in ranges), so a long one started last would end the batch alone."""
+        return int(job.work.mpixels * 1000) + job.work.pages
+
+    def _send(self, job: Job, key: str) -> None:
+        wired = self._wired(job, key)
+        if wired is None:
+            return
+        sent, payload, shared = wired
+        priority = self._priority(job)
         future = self._client.submit(
             _run,
             sent,
@@ -202,7 +239,7 @@ class ClusterExecutor:
     def collect(self, timeout: float, more_coming: bool) -> list[Outcome]:
         outcomes, self._done_now = self._done_now, []
         self._check_scheduler()
-        if not self._futures:
+        if not self._futures and not self._volumes:
             return outcomes
         done: list[DaskFuture] = []
         try:
@@ -212,19 +249,36 @@ class ClusterExecutor:
         except queue.Empty:
             pass
         for future in done:
+            if self._volumes.owns(future):
+                outcome = self._arrival(future)
+                if outcome is not None:
+                    outcomes.append(outcome)
+                continue
             entry = self._futures.pop(future, None)
             if entry is not None:  # None: cancelled meanwhile
                 outcome = self._outcome(future, entry[0])
                 if outcome is not None:
                     outcomes.append(outcome)
         outcomes.extend(self._overdue())
+        outcomes.extend(self._volumes.overdue())
         self._send_suspect()
         return outcomes
+
+    def _arrival(self, future: DaskFuture) -> Outcome | None:
+        """A volume's future finished: its file's outcome once there is one."""
+        arrival = self._volumes.take(future)
+        if isinstance(arrival, Whole):  # its ranges made no valid document
+            self._send(arrival.job, f"scan2pdf-{self._run}-{arrival.job.index}-whole")
+            return None
+        if isinstance(arrival, Broken):
+            return self._broken(arrival.job, arrival.error)
+        return arrival
 
     def ticks(self) -> list[Tick]:
         return []  # no page-by-page progress from a cluster: files as they finish
 
     def cancel(self, index: int | None = None) -> None:
+        self._volumes.cancel(index)
         self._suspects = deque(job for job in self._suspects if index not in (None, job.index))
         chosen = [f for f, (job, _) in self._futures.items() if index in (None, job.index)]
         for future in chosen:
@@ -235,6 +289,7 @@ class ClusterExecutor:
 
     def close(self) -> None:
         self.cancel()
+        self._volumes.close()
         with suppress(Exception):
             self._client.close(timeout=5)
         shutil.rmtree(self._shared_out, ignore_errors=True)
@@ -289,14 +344,19 @@ class ClusterExecutor:
         try:
             outcome: Outcome = future.result()
         except Exception as exc:  # KilledWorker, a task that raised, or the scheduler gone
-            if type(exc).__name__ in _CONNECTION_LOST or self._client.status != "running":
-                # Its file is not at fault: the run stops, its journal row stays open.
-                raise self._lost() from exc
-            if type(exc).__name__ == "KilledWorker" and job.index not in self._again:
-                self._suspects.append(job)
-                return None
-            return self._failure(job, exc)
+            return self._broken(job, exc)
         return outcome
+
+    def _broken(self, job: Job, exc: Exception) -> Outcome | None:
+        """What a future of ``job`` that raised means; None for a suspect to send again
+        (whole, alone: a volume whose workers died goes whole the second time)."""
+        if type(exc).__name__ in _CONNECTION_LOST or self._client.status != "running":
+            # Its file is not at fault: the run stops, its journal row stays open.
+            raise self._lost() from exc
+        if type(exc).__name__ == "KilledWorker" and job.index not in self._again:
+            self._suspects.append(job)
+            return None
+        return self._failure(job, exc)
 
     def _send_suspect(self) -> None:
         """The next suspect, once no other one is in flight (two suspects never share a

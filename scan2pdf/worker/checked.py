@@ -26,6 +26,13 @@ from scan2pdf.worker.stretched import restretch
 from scan2pdf.worker.verify import pages_not_carried, verify_pdf
 
 
+@dataclass(frozen=True, slots=True)
+class OcrPass:
+    run: OcrRun
+    pdf: Path
+    sidecar: Path  # OCRmyPDF's own
+
+
 @dataclass
 class Checked:
     run: OcrRun
@@ -61,17 +68,25 @@ def ocr_checked(
     )
 
 
-def _attempt(
-    prepared: Prepared, folder: Path, options: Options, jobs: int, provenance: Provenance
-) -> Checked:
+def ocr_pass(prepared: Prepared, folder: Path, options: Options, jobs: int) -> OcrPass:
+    """One OCRmyPDF run over ``prepared`` into ``folder``, its stretched scans scaled back:
+    what a whole file's attempt and a page range of a long one (``worker/ranges.py``)
+    both make, before provenance and checks (a range's are its document's)."""
     folder.mkdir()
     pdf, sidecar = folder / "output.pdf", folder / "ocrmypdf-sidecar.txt"
     run = run_ocr(prepared.pdf, pdf, sidecar, options, jobs, prepared.pages, prepared.ocr_twins)
     if prepared.stretches:
         restretch(pdf, prepared.stretches)
+    return OcrPass(run, pdf, sidecar)
+
+
+def _attempt(
+    prepared: Prepared, folder: Path, options: Options, jobs: int, provenance: Provenance
+) -> Checked:
+    done = ocr_pass(prepared, folder, options, jobs)
     # Before the checks, so that the bytes checked are the bytes published.
-    stamp(pdf, provenance)
-    return Checked(run, verify_pdf(pdf, prepared.pages), pdf, sidecar)
+    stamp(done.pdf, provenance)
+    return Checked(done.run, verify_pdf(done.pdf, prepared.pages), done.pdf, done.sidecar)
 
 
 def _wrong_pages(attempt: Checked, pages: int) -> tuple[int, ...]:

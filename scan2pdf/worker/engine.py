@@ -85,17 +85,12 @@ def run_ocr(
     """
     extra: dict[str, Any] = dict(options.ocrmypdf_extra)
     run = OcrRun()
-    # One opening of the source for both questions asked of it before OCR.
     with pikepdf.open(source_pdf) as source:
-        renderer = _renderer(options, source)
-        asked = "max_ocr_image_mpixels" in extra
-        cap = None if asked else ocr_resolution_cap(source, options.max_ocr_dpi)
-    if cap is not None:
-        extra["max_ocr_image_mpixels"], finest = cap
-        run.notes.append(
-            f"OCRed at {options.max_ocr_dpi} dpi from a {finest} dpi scan "
-            "(--max-ocr-dpi); the PDF keeps the scan as it is"
-        )
+        choices = document_choices(options, source)
+    renderer = choices.renderer
+    if choices.ocr_mpixels is not None:
+        extra["max_ocr_image_mpixels"] = choices.ocr_mpixels
+    run.notes += choices.notes
     records = output_pdf.parent / "pages"
     records.mkdir(exist_ok=True)
     # "tsv": Tesseract's own config file that makes it write word confidences beside
@@ -144,6 +139,32 @@ def run_ocr(
         for n, t in sorted(turns.items())
     ]
     return run
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentChoices:
+    """What ``run_ocr`` decides over a whole document before OCR; a cluster's page ranges
+    (``worker/ranges.py``) are given the whole document's, so every range decides alike."""
+
+    renderer: str
+    # OCRmyPDF's max_ocr_image_mpixels for --max-ocr-dpi; None: not capped (or asked).
+    ocr_mpixels: float | None
+    notes: list[str]
+
+
+def document_choices(options: Options, source: pikepdf.Pdf) -> DocumentChoices:
+    """The renderer and the OCR resolution cap for the document ``source``, with the note
+    the cap makes. One opening of the source for both questions."""
+    asked = "max_ocr_image_mpixels" in dict(options.ocrmypdf_extra)
+    cap = None if asked else ocr_resolution_cap(source, options.max_ocr_dpi)
+    if cap is None:
+        return DocumentChoices(_renderer(options, source), None, [])
+    mpixels, finest = cap
+    note = (
+        f"OCRed at {options.max_ocr_dpi} dpi from a {finest} dpi scan "
+        "(--max-ocr-dpi); the PDF keeps the scan as it is"
+    )
+    return DocumentChoices(_renderer(options, source), mpixels, [note])
 
 
 def _renderer(options: Options, source: pikepdf.Pdf) -> str:

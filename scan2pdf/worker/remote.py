@@ -32,6 +32,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from scan2pdf.core.jobs import Job, Outcome
+from scan2pdf.core.report import failed
+from scan2pdf.errors import InternalError
 from scan2pdf.execution.workerproc import COLLECT
 from scan2pdf.worker.task import convert_file
 
@@ -63,16 +65,16 @@ def run_on_cluster(job: Job, payload: Payload | None, shared_out: str | None) ->
     """Convert ``job`` here; never raises for anything about the input itself."""
     with tempfile.TemporaryDirectory(prefix="scan2pdf-cluster-") as tmp:
         if payload is not None:
-            job = _materialise(job, payload, Path(tmp))
+            job = materialise(job, payload, Path(tmp))
         outcome = convert_file(job, 1)
         try:
-            return _hand_back(outcome, shared_out, job.index)
+            return hand_back(outcome, shared_out, job.index)
         finally:
             if outcome.scratch is not None:
                 shutil.rmtree(outcome.scratch, ignore_errors=True)
 
 
-def _materialise(job: Job, payload: Payload, folder: Path) -> Job:
+def materialise(job: Job, payload: Payload, folder: Path) -> Job:
     """The job with its sent bytes written under ``folder``: the input under its own name,
     each page of a folder document in a folder of its own (its number), so that pages of
     one name stay apart and keep the names its report quotes."""
@@ -91,7 +93,11 @@ def _materialise(job: Job, payload: Payload, folder: Path) -> Job:
     return replace(job, source=inputs, parts=tuple(parts))
 
 
-def _hand_back(outcome: Outcome, shared_out: str | None, index: int) -> Outcome:
+def hand_back(outcome: Outcome, shared_out: str | None, index: int) -> Outcome:
+    """The outcome with its outputs where the coordinator reads them: as bytes, or copied
+    into the run's shared folder. That folder is made by the coordinator and removed by it
+    when the run ends: a task still running after a cancel (a thread cannot be stopped)
+    finds it gone and writes nothing, so nothing is left in OUTDIR after the run."""
     if not isinstance(outcome.pdf, Path) or not isinstance(outcome.txt, Path):
         return replace(outcome, scratch=None)  # a failure: nothing to hand back
     if shared_out is None:
@@ -99,7 +105,11 @@ def _hand_back(outcome: Outcome, shared_out: str | None, index: int) -> Outcome:
             outcome, pdf=outcome.pdf.read_bytes(), txt=outcome.txt.read_bytes(), scratch=None
         )
     folder = Path(shared_out) / f"job-{index}"
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(exist_ok=True)  # never its parents: see above
+    except FileNotFoundError:  # the run is over (or its folder was deleted under it)
+        gone = InternalError(f"The run's shared folder {shared_out} is gone.")
+        return Outcome(failed(outcome.result.input, gone), index=index)
     pdf, txt = folder / "output.pdf", folder / "sidecar.txt"
     shutil.copyfile(outcome.pdf, pdf)
     shutil.copyfile(outcome.txt, txt)

@@ -33,6 +33,7 @@ from scan2pdf.errors import (
 )
 from scan2pdf.execution.slots import slot
 from scan2pdf.execution.workerproc import COLLECT
+from scan2pdf.worker.assemble import blank_note
 from scan2pdf.worker.checked import ocr_checked
 from scan2pdf.worker.images import set_pixel_budget
 from scan2pdf.worker.preflight import Prepared, prepare
@@ -114,7 +115,7 @@ def _convert(job: Job, jobs: int) -> Outcome:
     scratch = Path(tempfile.mkdtemp(prefix="job-"))
     set_pixel_budget(options.max_image_mpixels)
     try:
-        prepared = _prepare(job, scratch)
+        prepared = prepare_input(job, scratch)
         versions = made_by(options.languages)
         provenance = Provenance.of(job, versions)
         checked = ocr_checked(prepared, scratch, options, jobs, provenance)
@@ -139,37 +140,35 @@ def _convert(job: Job, jobs: int) -> Outcome:
             pages=prepared.pages,
             ocr_pages=text.ocr_pages,
             seconds=time.monotonic() - started,
-            notes=(*prepared.notes, *ocr.notes, *text.notes(), *_blank_note(quality)),
+            notes=(*prepared.notes, *ocr.notes, *text.notes(), *blank_note(quality)),
             quality=quality,
             made_by=versions,
             detail="\n".join(COLLECT.lines) or None,
         )
         return Outcome(result, ocr_pdf, sidecar, scratch, job.index)
-    except Scan2PdfError as exc:
+    except Exception as exc:
         shutil.rmtree(scratch, ignore_errors=True)
-        result = failed(job.identity, exc, time.monotonic() - started, _detail(exc))
-        return Outcome(result, index=job.index)
-    except Exception as exc:  # a bug of ours or a library's: fail this file, keep the batch
-        shutil.rmtree(scratch, ignore_errors=True)
-        error: Scan2PdfError = InternalError(f"Unexpected {type(exc).__name__}: {exc}.")
-        if _out_of_space(exc):
-            error = DiskFullError("No space left for temporary files.")
-        elif isinstance(exc, OSError) and exc.errno is None:
-            # How Pillow says an image cannot be decoded ("image file is truncated"), also
-            # when OCRmyPDF meets it in a page: the input's bytes, not a fault of ours.
-            error = CorruptInputError(f"An image in it cannot be decoded ({first_line(exc)}).")
-        result = failed(job.identity, error, time.monotonic() - started, _detail(exc))
-        return Outcome(result, index=job.index)
+        return failed_outcome(job, exc, started)
 
 
-def _blank_note(quality: Quality | None) -> list[str]:
-    if quality is None or not quality.blank_pages:
-        return []
-    pages = ", ".join(map(str, quality.blank_pages))
-    return [f"no text found on page(s) {pages} (blank?); their sidecar pages are left empty"]
+def failed_outcome(job: Job, exc: Exception, started: float) -> Outcome:
+    """The outcome of ``job`` failed with ``exc``: ours as it is; anything else a bug of
+    ours or a library's, which fails this file and keeps the batch (a range of a long
+    file, ``worker/ranges.py``, fails the same way)."""
+    seconds = time.monotonic() - started
+    if isinstance(exc, Scan2PdfError):
+        return Outcome(failed(job.identity, exc, seconds, _detail(exc)), index=job.index)
+    error: Scan2PdfError = InternalError(f"Unexpected {type(exc).__name__}: {exc}.")
+    if _out_of_space(exc):
+        error = DiskFullError("No space left for temporary files.")
+    elif isinstance(exc, OSError) and exc.errno is None:
+        # How Pillow says an image cannot be decoded ("image file is truncated"), also
+        # when OCRmyPDF meets it in a page: the input's bytes, not a fault of ours.
+        error = CorruptInputError(f"An image in it cannot be decoded ({first_line(exc)}).")
+    return Outcome(failed(job.identity, error, seconds, _detail(exc)), index=job.index)
 
 
-def _prepare(job: Job, scratch: Path) -> Prepared:
+def prepare_input(job: Job, scratch: Path) -> Prepared:
     """Preflight; whatever a decoder raises about the input's bytes means it is damaged.
 
     Preflight only reads the input (with pikepdf, Pillow, img2pdf), so an exception it
