@@ -19,6 +19,7 @@ from pypdf import PdfReader
 from scan2pdf.core.options import Options
 from scan2pdf.errors import InvalidOutputError
 from scan2pdf.worker.engine import OcrRun, run_ocr
+from scan2pdf.worker.level import level_text_layers
 from scan2pdf.worker.preflight import Prepared
 from scan2pdf.worker.sidecar import split_ocrmypdf_sidecar
 from scan2pdf.worker.stamp import Provenance, stamp
@@ -75,6 +76,9 @@ def ocr_pass(prepared: Prepared, folder: Path, options: Options, jobs: int) -> O
     folder.mkdir()
     pdf, sidecar = folder / "output.pdf", folder / "ocrmypdf-sidecar.txt"
     run = run_ocr(prepared.pdf, pdf, sidecar, options, jobs, prepared.pages, prepared.ocr_twins)
+    # Tilted lines of the text layer laid level, so poppler-based viewers read the words
+    # in the sidecar's order (worker/level.py).
+    level_text_layers(pdf)
     if prepared.stretches:
         restretch(pdf, prepared.stretches)
     return OcrPass(run, pdf, sidecar)
