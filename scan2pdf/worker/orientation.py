@@ -8,23 +8,26 @@ which is needed anyway, decides whether a page needs a look at all: an upright p
 text reads with a high word confidence and with its words laid across the page. Only a
 page that reads badly, or whose words stand on end (Tesseract reads a sideways page
 fluently but leaves it sideways), is checked: the detector first, then, when it is not
-sure, a sample of the page recognised in all four orientations, keeping the one that
-reads clearly best and leaving the page as it is when none does.
+sure, a sample of the page recognised as it is and turned the ways that could read
+better (a quarter either way for words on end, else a half), keeping the one that reads
+clearly best and leaving the page as it is when none does.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
-from scan2pdf.worker.loaded import Detected, available, detect
+from scan2pdf.worker.loaded import TSV_HEADER, Detected, available, detect, sample_tsv
 from scan2pdf.worker.scripts import unread_script
 
 # A page that reads under this mean word confidence (0-100, Tesseract's) is looked at.
@@ -96,19 +99,24 @@ def read_tsv(path: Path) -> Reading:
 
 def read_tsv_pages(path: Path) -> dict[int, Reading]:
     """A Tesseract TSV of one or more pages -> each page's reading, by its ``page_num``."""
-    tallies: dict[int, _Tally] = {}
     with path.open(encoding="utf-8", errors="replace", newline="") as handle:
-        for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
-            text = (row.get("text") or "").strip()
-            try:
-                level, conf = int(row["level"]), float(row["conf"])
-                width, height = int(row["width"]), int(row["height"])
-                page = int(row["page_num"])
-            except (KeyError, TypeError, ValueError):
-                continue
-            if level != 5 or conf < 0 or not text:
-                continue
-            tallies.setdefault(page, _Tally()).add(text, conf, on_end=height > width)
+        return _readings(handle)
+
+
+def _readings(lines: Iterable[str]) -> dict[int, Reading]:
+    """Rows of a Tesseract TSV -> each page's reading, by its ``page_num``."""
+    tallies: dict[int, _Tally] = {}
+    for row in csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE):
+        text = (row.get("text") or "").strip()
+        try:
+            level, conf = int(row["level"]), float(row["conf"])
+            width, height = int(row["width"]), int(row["height"])
+            page = int(row["page_num"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if level != 5 or conf < 0 or not text:
+            continue
+        tallies.setdefault(page, _Tally()).add(text, conf, on_end=height > width)
     return {page: tally.reading() for page, tally in tallies.items()}
 
 
@@ -171,7 +179,13 @@ def decide(image: Path, languages: list[str], first: Reading, timeout: float) ->
         )
     with Image.open(image) as opened:
         sample, whole = _sample(opened)
-        angles = (90, 180, 270) if whole else (0, 90, 180, 270)
+        # Only the turns that could read better: a score counts words standing on end
+        # against a way up, so turned a quarter, a page of words laid across reads with
+        # its words on end (scoring near 0), and turned a half, a sideways page stays
+        # sideways. A third or half of the readings (issue 34: the sample was the largest
+        # cost of the check after the second reading itself).
+        candidates = (90, 270) if first.on_end > SIDEWAYS_SHARE else (180,)
+        angles = candidates if whole else (0, *candidates)
         # Image.rotate turns counter-clockwise; a page's /Rotate turns clockwise.
         turned = [sample.rotate(-angle, expand=True) if angle else sample for angle in angles]
         with tempfile.TemporaryDirectory(prefix="orient-") as work:
@@ -187,7 +201,7 @@ def decide(image: Path, languages: list[str], first: Reading, timeout: float) ->
         and top >= now + _CLEARLY_BETTER
         and top >= now * _BETTER_FACTOR
     ):
-        return Turn(best, f"it reads best that way in a sample read four ways ({shown})")
+        return Turn(best, f"it reads best that way in a sample read turned ({shown})")
     return Turn(0, f"no way up reads clearly better in a sample ({shown})")
 
 
@@ -232,7 +246,10 @@ def _recognise(
 ) -> dict[int, Reading]:
     """Each image's reading, by its 1-based place in ``images``. One Tesseract reads them
     all, as the pages of one TIFF: starting Tesseract and loading a language's model costs
-    about 0.1 s of CPU, as much as reading half a small page."""
+    about 0.1 s of CPU, as much as reading half a small page. Where a Tesseract is loaded
+    in this worker it reads them instead, with no program to start."""
+    if available():
+        return _recognise_loaded(images, work, languages, timeout)
     path = work / "samples.tif"
     dpi = images[0].info.get("dpi", (300, 300))
     # Uncompressed: these pixels are read once, right away.
@@ -248,3 +265,17 @@ def _recognise(
     except (OSError, subprocess.SubprocessError):
         return {}
     return read_tsv_pages(base.with_suffix(".tsv"))
+
+
+def _recognise_loaded(
+    images: list[Image.Image], work: Path, languages: list[str], timeout: float
+) -> dict[int, Reading]:
+    readings: dict[int, Reading] = {}
+    for number, image in enumerate(images, 1):
+        # From a file, as the program reads it (the same resolution, the same pixels).
+        path = work / f"sample-{number}.tif"
+        image.save(path, dpi=image.info.get("dpi", (300, 300)))
+        tsv = sample_tsv(path, languages, timeout)
+        if tsv is not None:
+            readings[number] = _readings(io.StringIO(TSV_HEADER + tsv)).get(1, Reading())
+    return readings
