@@ -87,6 +87,11 @@ class _Page(threading.local):
 _PAGE = _Page()
 
 
+def making_turn() -> bool:
+    """Whether the page task on this thread runs again to make a turn already decided."""
+    return _PAGE.making is not None
+
+
 def run_page(task: Callable[..., Any], *args: Any) -> Any:
     """Run one of OCRmyPDF's parallel tasks; a page task whose page was found turned runs
     again with that turn as its orientation correction, and its second result stands.

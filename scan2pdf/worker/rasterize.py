@@ -30,6 +30,8 @@ import pikepdf
 from ocrmypdf import hookimpl
 from PIL import Image
 
+from scan2pdf.worker.ocrengine import making_turn
+
 # OCRmyPDF's raster device for the page -> the Pillow mode of a scan it may take as is.
 _DEVICE_MODES = {"pngmonod": "1", "pngmono": "1", "pnggray": "L", "png16m": "RGB"}
 _COLOURSPACES = {"/DeviceGray", "/DeviceRGB"}
@@ -68,6 +70,12 @@ def rasterize_pdf_page(
     Tried before OCRmyPDF's own rasterisers (``tryfirst``); returning None hands the page
     to them. pluggy passes only the hook arguments named here.
     """
+    if making_turn() and output_file.name.endswith("rasterize_preview.jpg"):
+        # The preview OCRmyPDF draws for the orientation it asks of the engine, while a
+        # page task runs again to make a turn already decided (worker/ocrengine.py): the
+        # answer does not look at it. A 300 dpi render for nothing, otherwise.
+        Image.new("L", (1, 1), 255).save(output_file, format="JPEG")
+        return output_file
     device = str(getattr(raster_device, "value", raster_device)).lower()
     twins = getattr(options, TWINS_KEYWORD, None) if options is not None else None
     twin = Path(twins[str(pageno)]) if twins and str(pageno) in twins else None
