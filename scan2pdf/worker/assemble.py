@@ -74,11 +74,7 @@ def assemble(
     except (pikepdf.PdfError, OSError, ValueError) as exc:
         error = InternalError(f"The page ranges could not be joined ({first_line(exc)}).")
         return Outcome(failed(job.identity, error, seconds, _detail(meta, ranges)), index=job.index)
-    text, reads = whole.text, whole.reads
-    quality = Quality.of(reads, text.pages, meta.repair) if reads or meta.repair else None
-    if quality is not None and quality.blank_pages:
-        text = text.without(quality.blank_pages)
-    sidecar.write_text(text.render(), encoding="utf-8")
+    text, quality = rated(whole.text, whole.reads, meta.repair, sidecar)
     result = FileResult(
         input=Path(job.identity),
         status="converted",
@@ -99,6 +95,21 @@ def assemble(
         detail=_detail(meta, ranges),
     )
     return Outcome(result, pdf, sidecar, None, job.index)
+
+
+def rated(
+    text: SidecarText, reads: dict[int, PageRead], repair: str | None, sidecar: Path
+) -> tuple[SidecarText, Quality | None]:
+    """A converted document's quality, and its sidecar text (written to ``sidecar``) with
+    the pages found blank left empty: for a whole file (``worker/task.py``) and for one
+    assembled from page ranges alike. A repaired PDF (``worker/preflight.py``) is rated
+    even with nothing OCRed, so that ``status --review`` lists it: pages may be missing,
+    which no confidence shows."""
+    quality = Quality.of(reads, text.pages, repair) if reads or repair else None
+    if quality is not None and quality.blank_pages:
+        text = text.without(quality.blank_pages)
+    sidecar.write_text(text.render(), encoding="utf-8")
+    return text, quality
 
 
 def blank_note(quality: Quality | None) -> list[str]:

@@ -21,7 +21,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from scan2pdf.core.jobs import Job, Outcome
-from scan2pdf.core.quality import PageRead, Quality
+from scan2pdf.core.quality import PageRead
 from scan2pdf.core.report import FileResult, failed
 from scan2pdf.errors import (
     CorruptInputError,
@@ -33,7 +33,7 @@ from scan2pdf.errors import (
 )
 from scan2pdf.execution.slots import slot
 from scan2pdf.execution.workerproc import COLLECT
-from scan2pdf.worker.assemble import blank_note
+from scan2pdf.worker.assemble import blank_note, rated
 from scan2pdf.worker.checked import ocr_checked
 from scan2pdf.worker.images import set_pixel_budget
 from scan2pdf.worker.preflight import Prepared, prepare
@@ -124,14 +124,8 @@ def _convert(job: Job, jobs: int) -> Outcome:
             checked.ocrmypdf_sidecar, reader, prepared.pages, options.existing_text
         )
         reads = {n: PageRead(r.reading.chars, r.reading.confidence) for n, r in ocr.pages.items()}
-        # A repaired PDF (worker/preflight.py) is rated even with nothing OCRed, so that
-        # ``status --review`` lists it: pages may be missing, which no confidence shows.
-        repair = prepared.repair
-        quality = Quality.of(reads, text.pages, repair) if reads or repair else None
-        if quality is not None and quality.blank_pages:
-            text = text.without(quality.blank_pages)
         sidecar = scratch / "sidecar.txt"
-        sidecar.write_text(text.render(), encoding="utf-8")
+        text, quality = rated(text, reads, prepared.repair, sidecar)
         result = FileResult(
             input=Path(job.identity),
             status="converted",
