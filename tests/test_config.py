@@ -139,3 +139,40 @@ def test_shell_completion_scripts() -> None:
         )
         assert done.returncode == 0, done.stderr
         assert marker in done.stdout, shell
+
+
+@pytest.mark.parametrize(
+    ("setting", "said"),
+    [
+        ("output = 5", "'output' in the config file '{conf}' must be a string (a path), not 5."),
+        ("report = 7", "'report' in the config file '{conf}' must be a string (a path), not 7."),
+        ("force = 0", "'force' in the config file '{conf}' must be true or false, not 0."),
+        ("jobs = 1.5", "'jobs' in the config file '{conf}' must be a whole number, not 1.5."),
+        ("language = 5", "'language' in the config file '{conf}' must be a string, not 5."),
+        (
+            "image-dpi = [1, 2]",
+            "'image-dpi' in the config file '{conf}' must be a whole number, not [1, 2].",
+        ),
+        ("[convert]\njobs = true", "'jobs' in [convert] in the config file '{conf}' must be"),
+    ],
+)
+def test_settings_of_the_wrong_type_are_refused_by_name(
+    src: Path, tmp_path: Path, setting: str, said: str
+) -> None:
+    """Issue 35: a value of the wrong type is a usage error naming the key (exit 2), never
+    a traceback, and never taken (jobs = 1.5 and language = 5 were)."""
+    conf = tmp_path / "s.toml"
+    conf.write_text(setting + "\n")
+    code, err = run(["convert", str(src), "-o", str(tmp_path / "o"), "--config", str(conf)])
+    assert code == 2, err
+    assert said.format(conf=conf) in " ".join(err.split()), err
+    assert "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_config_file_that_is_not_utf8_is_refused(src: Path, tmp_path: Path) -> None:
+    conf = tmp_path / "s.toml"
+    conf.write_bytes(b'language = "espa\xf1ol"\n')
+    code, err = run(["convert", str(src), "-o", str(tmp_path / "o"), "--config", str(conf)])
+    assert code == 2, err
+    assert f"The config file '{conf}' is not UTF-8 text" in " ".join(err.split()), err

@@ -81,14 +81,14 @@ def _apply(ctx: click.Context, _param: click.Parameter, value: Path | None) -> N
         raise click.UsageError(exc.message, ctx) from exc
     ctx.meta[__name__] = loaded
     defaults = dict(loaded.commands.get(command, {}))
-    for name in keys.get(command, set()):
+    for name in keys.get(command, {}):
         env = os.environ.get(f"{ENV_PREFIX}_{name.upper()}")
         if env is not None:
             defaults[name] = env
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
 
 
-def load(path: Path | None, keys: Mapping[str, set[str]]) -> Loaded:
+def load(path: Path | None, keys: Mapping[str, Mapping[str, click.Parameter]]) -> Loaded:
     """Read the file (``path``, else ./scan2pdf.toml if present) for commands whose
     settings are ``keys``; UsageError for a file that cannot be read or parsed, or a key
     that no command (or not the section's command) has."""
@@ -106,18 +106,23 @@ def load(path: Path | None, keys: Mapping[str, set[str]]) -> Loaded:
         raise UsageError(f"Cannot read the config file '{path}': {exc.strerror}.") from exc
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"The config file '{path}' is not valid TOML: {exc}.") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"The config file '{path}' is not UTF-8 text (byte {exc.start + 1}).",
+            "Save it as UTF-8, as TOML requires.",
+        ) from exc
     base = path.parent
-    every = set().union(*keys.values())
+    every = {name: param for params in keys.values() for name, param in params.items()}
     top = {k: v for k, v in data.items() if k not in (*_SECTIONS, FOLDERS)}
     shared = _settings(top, every, path, "", base)
     commands: dict[str, dict[str, Any]] = {}
     for section in _SECTIONS:
-        own_keys = keys.get(section, set())
+        own_keys = keys.get(section, {})
         table = _table(data.get(section, {}), path, f"[{section}]")
         own = _settings(table, own_keys, path, f" in [{section}]", base)
         commands[section] = {**{k: v for k, v in shared.items() if k in own_keys}, **own}
     folders: dict[str, dict[str, Any]] = {}
-    conversion = keys.get("convert", set())
+    conversion = keys.get("convert", {})
     for folder, table in _table(data.get(FOLDERS, {}), path, f"[{FOLDERS}]").items():
         where = f' in [{FOLDERS}."{folder}"]'
         settings = _settings(_table(table, path, where), conversion, path, where, base)
@@ -126,7 +131,11 @@ def load(path: Path | None, keys: Mapping[str, set[str]]) -> Loaded:
 
 
 def _settings(
-    table: Mapping[str, Any], known: set[str], path: Path, where: str, base: Path
+    table: Mapping[str, Any],
+    known: Mapping[str, click.Parameter],
+    path: Path,
+    where: str,
+    base: Path,
 ) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     for key, value in table.items():
@@ -138,8 +147,11 @@ def _settings(
                 f"{', '.join(sorted(k.replace('_', '-') for k in known))}.",
             )
         if name == "language" and isinstance(value, list):
-            value = "+".join(str(v) for v in value)
-        elif name in _PATHS and isinstance(value, str):
+            for one in value:
+                _checked(key, one, known[name], path, where)
+            value = "+".join(value)
+        value = _checked(key, value, known[name], path, where)
+        if name in _PATHS and isinstance(value, str):
             value = str(base / Path(value).expanduser())
         settings[name] = value
     return settings
@@ -151,13 +163,77 @@ def _table(value: object, path: Path, where: str) -> dict[str, Any]:
     return value
 
 
-def _keys_by_command(ctx: click.Context) -> dict[str, set[str]]:
-    """Each configurable command's settings (its parameters' names)."""
+def _keys_by_command(ctx: click.Context) -> dict[str, dict[str, click.Parameter]]:
+    """Each configurable command's settings (its parameters, by name)."""
     group = ctx.parent.command if ctx.parent is not None else None
     commands: Mapping[str, click.Command] = getattr(group, "commands", {})
-    keys: dict[str, set[str]] = {}
+    keys: dict[str, dict[str, click.Parameter]] = {}
     for name in _SECTIONS:
         command = commands.get(name) or (ctx.command if ctx.command.name == name else None)
         if command is not None:
-            keys[name] = {p.name for p in command.params if p.name and p.name not in _NOT_SETTINGS}
+            keys[name] = {
+                p.name: p for p in command.params if p.name and p.name not in _NOT_SETTINGS
+            }
     return keys
+
+
+def _checked(
+    key: str, value: Any, param: click.Parameter | None, path: Path, where: str
+) -> Any:
+    """``value`` as TOML gave it, if it is of the kind the option takes (a list of them
+    for an option given more than once); else a UsageError naming the key. TOML has
+    types, and Click would take ``force = 0`` as false and ``jobs = 1.5`` as 1, or stop
+    with a traceback on ``output = 5``; Click's own conversion (ranges, choices) follows,
+    as for the command line."""
+    if param is None:
+        return value
+    flag = isinstance(param, click.Option) and param.is_flag
+    many = param.multiple or param.nargs != 1
+    values = value if many and isinstance(value, list) else [value]
+    for one in values:
+        wanted = _wanted(one, param.type, flag)
+        if wanted is not None:
+            raise UsageError(
+                f"'{key}'{where} in the config file '{path}' must be {wanted}, "
+                f"not {_toml(one)}."
+            )
+    return values if many else value
+
+
+def _wanted(value: Any, kind: click.ParamType[Any], flag: bool) -> str | None:
+    """What ``value`` should be for an option of type ``kind``; None when it is that."""
+    if flag:
+        return None if isinstance(value, bool) else "true or false"
+    if isinstance(value, bool | list | dict):
+        return _KIND_NAMES.get(type(kind), "a string or a number")
+    if isinstance(kind, click.types.IntParamType):
+        return None if isinstance(value, int) else "a whole number"
+    if isinstance(kind, click.types.FloatParamType):
+        return None if isinstance(value, int | float) else "a number"
+    if isinstance(kind, click.Path):
+        return None if isinstance(value, str) else "a string (a path)"
+    if isinstance(kind, click.Choice | click.types.StringParamType):
+        return None if isinstance(value, str) else "a string"
+    return None  # our own types read text or numbers, and say what is wrong themselves
+
+
+_KIND_NAMES: dict[type[click.ParamType[Any]], str] = {
+    click.types.IntParamType: "a whole number",
+    click.IntRange: "a whole number",
+    click.types.FloatParamType: "a number",
+    click.FloatRange: "a number",
+    click.Path: "a string (a path)",
+    click.Choice: "a string",
+    click.types.StringParamType: "a string",
+}
+
+
+def _toml(value: Any) -> str:
+    """``value`` written as TOML writes it, for a message."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, list):
+        return f"[{', '.join(_toml(v) for v in value)}]"
+    return str(value)
