@@ -270,3 +270,15 @@ def test_mixed_languages_on_one_page(tmp_path: Path) -> None:
         assert found(tmp_path, query) == [("m.pdf", 1)], query
     # Letters of their own (not a base letter plus an accent) are not folded.
     assert found(tmp_path, "oresund") == []
+
+
+def test_out_of_range_options_are_usage_errors(tmp_path: Path, runner: CliRunner) -> None:
+    """Issue 35: --limit past 64 bits was "a bug in scan2pdf"; a date with seconds after
+    a T was refused though one with minutes was taken."""
+    huge = runner.invoke(cli, ["search", str(tmp_path), "x", "--limit", str(2**64)])
+    assert huge.exit_code == 2, huge.output
+    assert "--limit" in huge.stderr and "bug" not in huge.stderr
+    with_seconds = runner.invoke(
+        cli, ["search", str(tmp_path), "x", "--since", "2026-12-04T03:00:00"]
+    )
+    assert "--since" not in with_seconds.stderr, with_seconds.stderr

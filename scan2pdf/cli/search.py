@@ -26,14 +26,18 @@ from scan2pdf.state.index import check_fts5, open_for_run
 from scan2pdf.state.journal import Journal
 from scan2pdf.state.journal import default_path as journal_path
 
-DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"])
+DATE = click.DateTime(
+    ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+)
+# SQLite's LIMIT is a signed 64-bit integer: more is Python's OverflowError, not a search.
+_MOST = 2**63 - 1
 
 
 @click.command(name="search", epilog=examples.SEARCH)
 @click.argument("outdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("query")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (JSON Lines).")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(1, _MOST), default=20, show_default=True)
 @click.option("--under", metavar="FOLDER", help="Only documents in this folder of OUTDIR.")
 @click.option("--since", type=DATE, help="Only documents converted at or after this date.")
 @click.option("--until", type=DATE, help="Only documents converted before this date.")
