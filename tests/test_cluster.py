@@ -383,3 +383,16 @@ def test_a_page_over_the_pixel_budget_fails_too_large_before_a_worker_decodes_it
     assert deaths == sum(
         log.read_text().count("Worker process") for log in cluster.logs.glob("w*.log")
     )
+
+
+def test_an_address_dask_cannot_parse_is_one_line_and_exit_4(tmp_path: Path) -> None:
+    """Issue 35: --cluster bogus printed the right message, then (20 s later) the
+    traceback of a half-made Dask Client closing itself."""
+    run = run_scan2pdf(
+        "convert", SAMPLES / "letters" / "spanish-note.png", "-o", tmp_path, "--cluster", "bogus"
+    )
+    assert run.returncode == 4
+    assert run.stderr.splitlines() == [
+        "Error: Cannot reach the Dask scheduler at 'bogus' (missing port number in address "
+        "'bogus'). Check that 'dask scheduler' runs there and that this machine may connect."
+    ]

@@ -110,6 +110,7 @@ def connect(address: str) -> DaskClient:
     """A client of the scheduler at ``address``; exit 3 without Dask, 4 if unreachable."""
     try:
         import distributed
+        from distributed.comm.addressing import parse_address, parse_host_port
     except ImportError as exc:
         raise MissingDependencyError(
             "--cluster needs Dask distributed, which is not installed.",
@@ -121,6 +122,12 @@ def connect(address: str) -> DaskClient:
         if name.startswith("distributed"):  # Dask's config gives some their own level
             logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
+        # An address Dask cannot parse is refused before a Client exists: a Client whose
+        # constructor failed closes itself when collected, waits 20 s for a scheduler it
+        # never had, and prints that traceback after our message.
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(location)
         client: Any = distributed.Client
         return client(address, timeout=_CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
