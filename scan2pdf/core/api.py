@@ -90,9 +90,10 @@ def convert(
 
     Raises UsageError, MissingDependencyError or LocationError before any work starts,
     and DiskFullError when the disk fills (the run stops; nothing partial is left;
-    running it again continues). On Ctrl-C (or once ``stop`` is set) the run's work is
-    stopped, nothing partial is left at an output path, ``report.interrupted`` is set and
-    KeyboardInterrupt propagates; pass your own ``report`` to read the totals afterwards.
+    running it again continues). Once ``stop`` is set the run's work is stopped, nothing
+    partial is left at an output path, and the Report of what was done is returned with
+    ``interrupted`` set; on Ctrl-C the same, but KeyboardInterrupt propagates (pass your
+    own ``report`` to read the totals afterwards).
     ``on_result`` hears each file's result, ``progress`` every event (``core/events.py``:
     file started, page done, file finished), both on this thread. ``index`` keeps
     OUTDIR's search index current (``scan2pdf.search``); ``on_notice`` hears of things
@@ -131,7 +132,19 @@ def convert(
         on_event=progress,
     )
     feed = per_folder(discover(paths, out, group_pages=group_pages), folder_options or {})
-    return pipeline.convert(Feed(feed, FeedTraits(roots=roots, files=files)))
+    return _until_stopped(pipeline, Feed(feed, FeedTraits(roots=roots, files=files)), stop)
+
+
+def _until_stopped(pipeline: Pipeline, feed: Feed, stop: threading.Event | None) -> Report:
+    """The pipeline's run of ``feed``. The pipeline ends a stopped run with
+    KeyboardInterrupt; a stop the caller asked for (``stop``) is an answer, the Report
+    (interrupted), where Ctrl-C is the caller's to handle and propagates."""
+    try:
+        return pipeline.convert(feed)
+    except KeyboardInterrupt:
+        if stop is None or not stop.is_set():
+            raise
+        return pipeline.report
 
 
 def convert_file(
@@ -257,7 +270,8 @@ def retry(
     )
     # An output is never written over one of the inputs being retried.
     files = tuple(identity_path(e.identity) for e in entries if archive_of(e.identity) is None)
-    return pipeline.convert(Feed(_failed_inputs(entries, groups, out), FeedTraits(files=files)))
+    feed = Feed(_failed_inputs(entries, groups, out), FeedTraits(files=files))
+    return _until_stopped(pipeline, feed, stop)
 
 
 def _existing(inputs: PathLike | Sequence[PathLike]) -> list[Path]:
