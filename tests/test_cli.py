@@ -192,3 +192,23 @@ def test_options_come_from_the_environment(runner: CliRunner, tmp_path: Path) ->
     )
     assert result.exit_code == 3
     assert "Tesseract language pack not installed: xyz." in result.stderr
+
+
+def test_a_name_cannot_forge_a_line_or_steer_the_terminal(tmp_path: Path) -> None:
+    """Issue 35: a file name with a newline printed raw forged a line of its own; escape
+    sequences and bidi overrides passed to the terminal. And one page is "1 page"."""
+    from .conftest import run_scan2pdf
+    from .helpers import text_image
+
+    src = tmp_path / "in"
+    src.mkdir()
+    forged = "x.png\nconverted  fake.png -> fake.pdf (9 pages, 9 OCRed, 0.1 s)\x1b[2J\u202e.png"
+    text_image(src / forged, "forged")
+    run = run_scan2pdf("convert", src, "-o", tmp_path / "out", "--ocr-engine", "none", "-v")
+    assert run.returncode == 0, run.stderr
+    out = (run.stdout + run.stderr).splitlines()
+    lines = [line for line in out if line.startswith("converted")]
+    assert len(lines) == 1, lines
+    assert "\\x0aconverted  fake.png" in lines[0] and "\\x1b[2J\\u202e.png" in lines[0]
+    assert "(1 page, " in lines[0]
+    assert any(line.startswith("1 converted, 0 skipped, 0 failed; 1 page in") for line in out)

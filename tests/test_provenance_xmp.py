@@ -298,3 +298,17 @@ def test_a_tesseract_run_is_stamped_and_still_verified(tmp_path: Path) -> None:
     assert squash(LINE) in squash(pdf_text(pdf))
     assert xmp(pdf).findtext(f".//{PDFAID}part") == "2"
     assert str(tmp_path).encode() not in xmp_bytes(pdf)
+
+
+def test_a_name_xml_cannot_hold_is_written_as_its_bytes() -> None:
+    """Issue 35's hostile names: a newline, an escape, undecodable bytes and "%" in a file
+    name made its output fail ("All strings must be XML compatible")."""
+    import os
+    from urllib.parse import unquote_to_bytes
+
+    from scan2pdf.worker.stamp import xml_name
+
+    name = os.fsdecode(b"a\n\x1b[2J b\xff 100%.png")
+    written = xml_name(name)
+    assert written == "a\n%1B[2J b%FF 100%25.png"
+    assert os.fsdecode(unquote_to_bytes(written)) == name

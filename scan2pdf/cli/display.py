@@ -145,14 +145,34 @@ class Display:
 
 
 def describe(result: FileResult, roots: tuple[Path, ...] = ()) -> str:
-    """One line per file: status, input, and the output or the reason and remedy."""
+    """One line per file: status, input, and the output or the reason and remedy.
+
+    Always one line, whatever the file is called: a name is the archive's, and a newline
+    in it would forge a line of its own, an escape sequence restyle the terminal, a bidi
+    override show the name backwards (``printable``)."""
     source = shown(result.input, roots)
     if result.status == "converted":
-        return (
+        pages = f"{result.pages} page{'' if result.pages == 1 else 's'}"
+        line = (
             f"converted  {source} -> {shown(result.output)} "
-            f"({result.pages} pages, {result.ocr_pages} OCRed, {result.seconds:.1f} s)"
+            f"({pages}, {result.ocr_pages} OCRed, {result.seconds:.1f} s)"
         )
-    return f"{result.status:<10} {source}: {result.reason}: {result.message}"
+    else:
+        line = f"{result.status:<10} {source}: {result.reason}: {result.message}"
+    return printable(line)
+
+
+# C0 and C1 controls, DEL, and the bidirectional overrides and isolates.
+_UNPRINTABLE = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in (*range(0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+}
+
+
+def printable(text: str) -> str:
+    """``text`` with what a terminal would act on instead of show written as escapes (a
+    newline as ``\\x0a``), so it is shown as one plain line."""
+    return text.translate(_UNPRINTABLE)
 
 
 def shown(path: Path | None, roots: tuple[Path, ...] = ()) -> str:

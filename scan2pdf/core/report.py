@@ -137,7 +137,8 @@ class Report:
         rate = self.pages / self.seconds if self.seconds > 0 else 0.0
         text = (
             f"{self.converted} converted, {self.skipped} skipped, {self.failed} failed; "
-            f"{self.pages} pages in {self.seconds:.1f} s ({rate:.2f} pages/s)"
+            f"{self.pages} page{'' if self.pages == 1 else 's'} in {self.seconds:.1f} s "
+            f"({rate:.2f} pages/s)"
         )
         return f"Interrupted: {text}" if self.interrupted else text
 

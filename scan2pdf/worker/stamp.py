@@ -22,6 +22,8 @@ Only ``/Metadata`` changes: the file is saved again by qpdf without decoding a s
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -78,7 +80,11 @@ class Field:
 # declaration is in every PDF/A (README.md's "Provenance inside each PDF" says the rest).
 FIELDS: tuple[Field, ...] = (
     Field("SourceSHA256", "Text", "SHA-256 of the source"),
-    Field("SourceName", "Text", "Source name relative to its INPUT folder"),
+    Field(
+        "SourceName",
+        "Text",
+        "Source name relative to its INPUT folder (what XML cannot hold as %XX bytes)",
+    ),
     Field("ConversionDate", "Date", "When it was converted"),
     Field("OptionsFingerprint", "Text", "Fingerprint of the options"),
     Field("Scan2pdfVersion", "Text", "scan2pdf version"),
@@ -115,7 +121,7 @@ class Provenance:
         """Property name to value, in ``FIELDS`` order, without the empty ones."""
         values = {
             "SourceSHA256": self.source_sha256,
-            "SourceName": self.source_name,
+            "SourceName": xml_name(self.source_name),
             "ConversionDate": when.isoformat(timespec="seconds"),
             "OptionsFingerprint": self.options,
             "Scan2pdfVersion": self.scan2pdf,
@@ -124,6 +130,20 @@ class Provenance:
             "TesseractVersion": None if self.tesseract == "unknown" else self.tesseract,
         }
         return {f.name: value for f in FIELDS if (value := values[f.name])}
+
+
+# What XML 1.0 cannot hold: controls other than tab, newline and return; surrogates (a
+# name's undecodable bytes, as os.fsdecode keeps them); U+FFFE and U+FFFF. And "%", so that
+# the escaping below reads back unambiguously.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f%\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_name(name: str) -> str:
+    """``name`` with what XML cannot hold written as its bytes, %XX (as in a URL): a file
+    may be called anything a filesystem allows, and its output must still say so."""
+    return _NOT_XML.sub(
+        lambda found: "".join(f"%{b:02X}" for b in os.fsencode(found.group())), name
+    )
 
 
 def stamp(pdf: Path, provenance: Provenance, when: datetime | None = None) -> None:
