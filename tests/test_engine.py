@@ -8,11 +8,8 @@ import shutil
 import threading
 from pathlib import Path
 
-import pytest
-
 from scan2pdf import Feed, FeedTraits, Input, Pipeline, convert, retry
 from scan2pdf.core.options import Options
-from scan2pdf.core.report import Report
 from scan2pdf.state.journal import Journal, default_path
 
 from .conftest import SAMPLES
