@@ -8,6 +8,7 @@ The CLI prints ``message`` and never a traceback for these; anything that is *no
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 
 
@@ -35,6 +36,7 @@ class Scan2PdfError(Exception):
     exit_code: ExitCode = ExitCode.FAILURES
 
     def __init__(self, detail: str, remedy: str | None = None) -> None:
+        detail = sentence(detail)
         super().__init__(detail)
         self.detail = detail
         if remedy is not None:
@@ -219,6 +221,15 @@ class ConversionError(FileError):
         super().__init__(message)
         self.input = input
         self.reason = reason
+
+
+def sentence(text: str) -> str:
+    """``text`` as one sentence: a third-party message quoted at the end of ours may end
+    in its own full stop ("... (damaged stream.).") or add nothing ("Unexpected
+    MemoryError: ."); what a user reads ends in one."""
+    text = re.sub(r"(?<!\.)\.\.$", ".", text.strip())
+    text = re.sub(r"[:;,]\s*\.$", ".", text)
+    return text
 
 
 def first_line(exc: BaseException) -> str:

@@ -250,3 +250,25 @@ def test_watch_refuses_layouts_that_would_eat_its_own_files(
     result = runner.invoke(cli, args)
     assert result.exit_code == 2
     assert "inside the inbox" in result.stderr or "is inside the output folder" in result.stderr
+
+
+def test_messages_end_in_one_full_stop_and_advise_our_flags() -> None:
+    """Issue 35: "Unexpected MemoryError: .", messages ending "..", and OCRmyPDF's own
+    flags (--redo-ocr) in advice where scan2pdf's are meant."""
+    from ocrmypdf import exceptions as ox
+
+    from scan2pdf.errors import OcrError
+    from scan2pdf.worker import engine, task
+
+    assert OcrError("The page could not be read: stream damaged..").detail == (
+        "The page could not be read: stream damaged."
+    )
+    job = type("J", (), {"identity": "/x.png", "index": 0})()
+    outcome = task.failed_outcome(job, MemoryError(), 0.0)  # type: ignore[arg-type]
+    assert outcome.result.message.startswith("Unexpected MemoryError.")
+    said = engine._reason_for(
+        ox.PriorOcrFoundError("page already has text! (use --force-ocr; see --redo-ocr)"), 1.0
+    )
+    assert said is not None
+    assert "--existing-text force" in said.message and "--existing-text redo" in said.message
+    assert "--force-ocr" not in said.message

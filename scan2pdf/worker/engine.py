@@ -239,19 +239,33 @@ def _reason_for(exc: Exception, budget: float) -> Scan2PdfError | None:
     if isinstance(exc, ox.DigitalSignatureError):
         return SignedInputError("The PDF carries a digital signature.")
     if isinstance(exc, ox.MissingDependencyError):
-        return MissingDependencyError(first_line(exc))
+        return MissingDependencyError(_said(exc))
     if isinstance(exc, (ox.SubprocessOutputError, ox.TesseractConfigError)):
-        return OcrError(f"OCR failed: {first_line(exc)}")
+        return OcrError(f"OCR failed: {_said(exc)}")
     if isinstance(exc, pikepdf.PdfError):
         # qpdf opened the input in preflight but fails on what OCRmyPDF makes of it: damage
         # that repair only hid (a PDF cut short, say).
-        return CorruptInputError(f"The PDF is damaged ({_SCRATCH_PATH.sub('', first_line(exc))}).")
+        return CorruptInputError(f"The PDF is damaged ({_SCRATCH_PATH.sub('', _said(exc))}).")
     if isinstance(exc, ox.InputFileError):
-        return CorruptInputError(f"OCRmyPDF cannot read this file ({first_line(exc)}).")
+        return CorruptInputError(f"OCRmyPDF cannot read this file ({_said(exc)}).")
     if isinstance(exc, ox.ExitCodeException):
         # Everything else OCRmyPDF raises deliberately is about this input or its output.
-        return OcrError(f"OCRmyPDF stopped: {first_line(exc)}")
+        return OcrError(f"OCRmyPDF stopped: {_said(exc)}")
     return None
+
+
+# OCRmyPDF 17.13's messages advise its own flags; scan2pdf's spell them otherwise.
+_THEIR_FLAGS = {
+    "--force-ocr": "--existing-text force",
+    "--skip-text": "--existing-text skip",
+    "--redo-ocr": "--existing-text redo",
+}
+_THEIR_FLAG = re.compile("|".join(map(re.escape, _THEIR_FLAGS)))
+
+
+def _said(exc: Exception) -> str:
+    """The first line of what OCRmyPDF said, with its flags in scan2pdf's words."""
+    return _THEIR_FLAG.sub(lambda found: _THEIR_FLAGS[found.group()], first_line(exc))
 
 
 def _bomb_message(exc: Exception, budget: float) -> str:

@@ -152,7 +152,10 @@ def failed_outcome(job: Job, exc: Exception, started: float) -> Outcome:
     seconds = time.monotonic() - started
     if isinstance(exc, Scan2PdfError):
         return Outcome(failed(job.identity, exc, seconds, _detail(exc)), index=job.index)
-    error: Scan2PdfError = InternalError(f"Unexpected {type(exc).__name__}: {exc}.")
+    said = str(exc).strip()
+    error: Scan2PdfError = InternalError(
+        f"Unexpected {type(exc).__name__}{': ' + first_line(exc) if said else ''}."
+    )
     if _out_of_space(exc):
         error = DiskFullError("No space left for temporary files.")
     elif isinstance(exc, OSError) and exc.errno is None:
