@@ -368,3 +368,24 @@ def test_retry_with_accept_truncated_converts_what_a_cut_short_pdf_has(tmp_path:
     assert json.loads(row.quality or "{}")["repair"] == (
         "cut short: 3 of the 10 pages it lists converted, the other 7 are missing"
     )
+
+
+def test_an_archive_dropped_into_the_inbox_is_told_watch_does_not_read_archives(
+    tmp_path: Path,
+) -> None:
+    """Issue 35: a zip in the inbox was "Not a PDF or an image that Pillow can open";
+    known by its content, whatever its name."""
+    import zipfile
+
+    inbox, out = folders(tmp_path)
+    staged = tmp_path / "box.bin"
+    with zipfile.ZipFile(staged, "w") as archive:
+        archive.write(scan(tmp_path / "page.png"), "page.png")
+    with ScriptedWatch(inbox, out) as watch:
+        watch.drop(Path(shutil.move(staged, inbox / "box.bin")))
+        (result,) = watch.wait(1)
+    assert (result.status, result.reason) == ("skipped", "unsupported")
+    assert result.message == (
+        "It is a zip or tar archive, and watch does not read archives. Convert it with "
+        "scan2pdf convert ARCHIVE -o OUTDIR, or unpack it into the inbox."
+    )

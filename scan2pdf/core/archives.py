@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import re
 import shutil
+import tarfile
 import weakref
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -123,6 +125,15 @@ class Limits:
 
 
 LIMITS = Limits()
+
+
+def is_archive(path: Path) -> bool:
+    """Whether the file at ``path`` is a zip or a tar (plain or compressed) by its bytes,
+    whatever it is called."""
+    try:
+        return zipfile.is_zipfile(path) or tarfile.is_tarfile(path)
+    except (OSError, EOFError, tarfile.TarError):
+        return False
 
 
 def archive_kind(name: str) -> ArchiveKind | None:

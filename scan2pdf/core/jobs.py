@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 # "special": a FIFO, device or socket, which is never opened (reading a FIFO would wait
 # for a writer forever). "pages": a folder of page images made one document.
-Kind = Literal["pdf", "image", "pages", "unsupported", "unreadable", "special"]
+# "archive": a zip or tar where archives are not read as folders (the watch inbox).
+Kind = Literal["pdf", "image", "pages", "archive", "unsupported", "unreadable", "special"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,10 @@ from scan2pdf.state.journal import Entry, Journal, Seen, content_hash
 from scan2pdf.state.publish import Digest, changed, digest_of, is_up_to_date, resized
 
 UNSUPPORTED_MESSAGE = "Not a PDF or an image that Pillow can open, so there is nothing to convert."
+ARCHIVE_MESSAGE = (
+    "It is a zip or tar archive, and watch does not read archives. Convert it with "
+    "scan2pdf convert ARCHIVE -o OUTDIR, or unpack it into the inbox."
+)
 UP_TO_DATE_MESSAGE = "Already converted from this content with these options; --force redoes it."
 NAME_TAKEN_MESSAGE = (
     "Another input's outputs already have this name, and --on-conflict skip leaves it alone; "
@@ -185,6 +189,8 @@ class Triage:
             return failed(_readable(item.identity), BadNameError(BAD_NAME))
         if item.kind == "unsupported":
             return FileResult(Path(item.identity), "skipped", "unsupported", UNSUPPORTED_MESSAGE)
+        if item.kind == "archive":
+            return FileResult(Path(item.identity), "skipped", "unsupported", ARCHIVE_MESSAGE)
         if item.kind == "unreadable":
             return failed(item.identity, UnreadableInputError(_why_unreadable(item.source)))
         if item.kind == "special":

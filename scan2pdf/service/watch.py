@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 
-from scan2pdf.core.archives import escaped, identity_path
+from scan2pdf.core.archives import escaped, identity_path, is_archive
 from scan2pdf.core.jobs import Input
 from scan2pdf.core.options import Options
 from scan2pdf.core.pipeline import Feed, Pipeline
@@ -313,6 +313,8 @@ class Watcher:
         if claimed is None:
             return None
         kind, work = examine(claimed)
+        if kind == "unsupported" and is_archive(claimed):
+            kind = "archive"  # said so: a drop is one document, never a folder of them
         identity = escaped(str(self._inbox / rel))  # never an archive member's
         return Input(identity, claimed, kind, rel.parent, rel.name, work)
 
