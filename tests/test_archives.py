@@ -308,3 +308,24 @@ def test_dry_run_lists_members_and_writes_nothing(tmp_path: Path) -> None:
     assert sum(line.startswith("fail        in/evil.zip!/") for line in lines) == 7
     assert len(lines) == 8
     assert not out.exists()
+
+
+def test_types_are_decided_by_content_for_archives_too(tmp_path: Path) -> None:
+    """Issue 35: a PDF named scan.zip, a PNG named photo.tar (and, in an archive, a PNG
+    named inner.zip) were "corrupt ... re-scan it"; they are what their bytes say."""
+    import img2pdf
+
+    src = tmp_path / "in"
+    src.mkdir()
+    png = text_image(tmp_path / "page.png", "named wrong")
+    (src / "scan.zip").write_bytes(img2pdf.convert(str(png)))
+    (src / "photo.tar").write_bytes(png.read_bytes())
+    with zipfile.ZipFile(src / "box.zip", "w") as box:
+        box.write(png, "inner.zip")
+    results: list = []
+    convert([src], tmp_path / "out", ocr_engine="none", on_result=results.append, index=False)
+    assert sorted((Path(r.input).name, r.status) for r in results) == [
+        ("inner.zip", "converted"),
+        ("photo.tar", "converted"),
+        ("scan.zip", "converted"),
+    ], [(r.input, r.status, r.message) for r in results]

@@ -34,9 +34,7 @@ from __future__ import annotations
 
 import re
 import shutil
-import tarfile
 import weakref
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -127,13 +125,23 @@ class Limits:
 LIMITS = Limits()
 
 
+# How a zip (a local header, or the end record of an empty one), a compressed stream
+# (gzip, bzip2, xz) and a tar ("ustar" at byte 257) begin.
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_PACKED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
+_TAR_MAGIC_AT = 257
+
+
 def is_archive(path: Path) -> bool:
-    """Whether the file at ``path`` is a zip or a tar (plain or compressed) by its bytes,
-    whatever it is called."""
+    """Whether the file at ``path`` begins as a zip, a tar or a compressed stream does:
+    by its bytes, whatever it is called. By its first bytes only, so that an archive cut
+    short (no central directory) is still read for what it has."""
     try:
-        return zipfile.is_zipfile(path) or tarfile.is_tarfile(path)
-    except (OSError, EOFError, tarfile.TarError):
+        with path.open("rb") as stream:
+            head = stream.read(_TAR_MAGIC_AT + 8)
+    except OSError:
         return False
+    return head.startswith(_ZIP_MAGIC + _PACKED_MAGIC) or head[_TAR_MAGIC_AT:].startswith(b"ustar")
 
 
 def archive_kind(name: str) -> ArchiveKind | None:
@@ -261,10 +269,11 @@ def _read(
             member = Member(opened, entry)
             place = PurePath(name)
             inner = archive_kind(place.name)
-            if inner is not None and depth < limits.depth:
+            kind_of = sniff_bytes(reader.head(entry, _HEAD))
+            # An archive by its name, unless its bytes say it is a scan (types by content).
+            if inner is not None and kind_of not in ("pdf", "image") and depth < limits.depth:
                 yield from _nested(member, inner, member_id, folder / place.parent, limits, depth)
             else:
-                kind_of = sniff_bytes(reader.head(entry, _HEAD))
                 yield Input(
                     member_id, path, kind_of, folder / place.parent, place.name, member=member
                 )

@@ -26,7 +26,7 @@ from scan2pdf.core.groups import group_input
 from scan2pdf.core.jobs import Input, Kind, Work
 from scan2pdf.core.naming import natural_name
 from scan2pdf.core.options import Options
-from scan2pdf.core.sniff import examine, is_ignored
+from scan2pdf.core.sniff import examine, is_ignored, sniff
 from scan2pdf.errors import LocationError, UsageError
 
 
@@ -77,7 +77,12 @@ def _folder_inputs(listing: _Listing, seen: _Visited | None, group_pages: bool) 
     for path in listing.files:
         if seen is not None and not seen.first_visit(path):
             continue
-        (archives if archive_kind(path.name) and path.is_file() else files).append(path)
+        # An archive by its name, unless its bytes say it is a scan (a PDF named scan.zip
+        # is a PDF; an archive cut short, or an old tar, is still read for what it has).
+        read_as_folder = (
+            archive_kind(path.name) and path.is_file() and sniff(path) not in ("pdf", "image")
+        )
+        (archives if read_as_folder else files).append(path)
     examined = [(path, *examine(path)) for path in files]
     rel = listing.rel
     group = None
