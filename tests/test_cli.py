@@ -60,8 +60,8 @@ def test_missing_program_exits_3_with_install_hint(runner: CliRunner, tmp_path: 
     )
     assert result.exit_code == 3
     assert result.stderr == (
-        "Error: Required program not found: tesseract (OCR engine), gs (PDF rendering and "
-        "PDF/A). Install it, for example: apt-get install tesseract-ocr ghostscript\n"
+        "Error: Required programs not found: tesseract (OCR engine), gs (PDF rendering and "
+        "PDF/A). Install them, for example: apt-get install tesseract-ocr ghostscript\n"
     )
 
 

@@ -149,8 +149,9 @@ def check_environment(options: Options) -> None:
         names = ", ".join(f"{p.name} ({p.purpose})" for p in missing)
         packages = " ".join(p.package for p in missing)
         raise MissingDependencyError(
-            f"Required program not found: {names}.",
-            f"Install it, for example: apt-get install {packages}",
+            f"Required program{'s' if len(missing) > 1 else ''} not found: {names}.",
+            f"Install {'them' if len(missing) > 1 else 'it'}, for example: "
+            f"apt-get install {packages}",
         )
     wanted = list(options.languages)
     if options.rotate_pages:
@@ -159,8 +160,9 @@ def check_environment(options: Options) -> None:
     absent = [lang for lang in wanted if lang not in installed]
     if absent:
         packages = " ".join(debian_language_package(lang) for lang in absent)
+        many = len(absent) > 1
         raise MissingDependencyError(
-            f"Tesseract language pack not installed: {', '.join(absent)}. "
-            f"Installed: {', '.join(installed) or 'none'}.",
-            f"Install it, for example: apt-get install {packages}",
+            f"Tesseract language pack{'s' if many else ''} not installed: "
+            f"{', '.join(absent)}. Installed: {', '.join(installed) or 'none'}.",
+            f"Install {'them' if many else 'it'}, for example: apt-get install {packages}",
         )
