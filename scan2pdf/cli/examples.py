@@ -3,7 +3,8 @@
 CONVERT = """\b
 Examples:
   scan2pdf convert scans/ -o out/ -l eng+spa
-  scan2pdf convert box12.zip letters/ -o out/ --group-pages --dry-run
+  scan2pdf convert box12.zip -o out/ --dry-run
+  scan2pdf convert letters/ -o out/ --group-pages
 """
 
 WATCH = """\b
