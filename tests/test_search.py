@@ -21,6 +21,8 @@ from scan2pdf.core.search import QueryError, fts_query
 from scan2pdf.errors import MissingDependencyError
 from scan2pdf.state import index as index_module
 from scan2pdf.state.index import Index, default_path
+from scan2pdf.state.journal import Journal
+from scan2pdf.state.journal import default_path as journal_default
 
 from .conftest import SAMPLES, SCAN2PDF, SamplesRun
 from .engine_helpers import NULL_ENGINE
@@ -282,3 +284,47 @@ def test_out_of_range_options_are_usage_errors(tmp_path: Path, runner: CliRunner
         cli, ["search", str(tmp_path), "x", "--since", "2026-12-04T03:00:00"]
     )
     assert "--since" not in with_seconds.stderr, with_seconds.stderr
+
+
+def test_an_index_never_answers_from_a_part(
+    tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 35: a rebuild killed midway left an index of 119 documents of 401 that
+    answered without a word; one without its tables was "a bug", and the next convert
+    made an empty one. A rebuild is made aside and swapped in whole; a damaged index is
+    rebuilt by search, with a warning."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for n in range(3):
+        shutil.copy(MEMO, src / f"memo{n}.pdf")
+    convert([src], out, NULL_ENGINE)
+    assert len(found(out, "minutes")) == 3
+
+    real = index_module.sync
+
+    def dies_after_one(index: Index, journal: object, outdir: Path) -> tuple[int, int]:
+        it = real.__globals__["read_sidecar"]
+        calls = iter(range(100))
+
+        def fail_second(path: Path) -> str | None:
+            if next(calls) == 1:
+                raise KeyboardInterrupt  # as a kill would stop it
+            return it(path)
+
+        monkeypatch.setattr(index_module, "read_sidecar", fail_second)
+        return real(index, journal, outdir)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(index_module, "sync", dies_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        index_module.open_for_run(out, Journal.snapshot(journal_default(out)), rebuild=True)
+    monkeypatch.undo()
+    assert len(found(out, "minutes")) == 3  # the old index, whole
+
+    db = sqlite3.connect(default_path(out))
+    db.execute("DROP TABLE pages")
+    db.close()
+    result = runner.invoke(cli, ["search", str(out), "minutes"])
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 3
+    assert "Warning: The search index" in result.stderr
+    assert "(its tables are missing). It was rebuilt" in result.stderr

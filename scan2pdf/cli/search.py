@@ -61,7 +61,17 @@ def search_command(
     found: list[Hit] = []
 
     def find() -> None:
-        found.extend(search(outdir, query, limit=limit, under=under, since=since, until=until))
+        found.extend(
+            search(
+                outdir,
+                query,
+                limit=limit,
+                under=under,
+                since=since,
+                until=until,
+                on_notice=lambda notice: click.echo(f"Warning: {notice}", err=True),
+            )
+        )
 
     run_plain(find)
     if as_json:

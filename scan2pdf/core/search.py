@@ -13,12 +13,22 @@ import os
 import re
 import sqlite3
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from scan2pdf.errors import ExitCode, Scan2PdfError
-from scan2pdf.state.index import UNSPACED_RUN, Index, Row, default_path
+from scan2pdf.state.index import (
+    UNSPACED_RUN,
+    DamagedIndexError,
+    Index,
+    Row,
+    default_path,
+    open_for_run,
+)
+from scan2pdf.state.journal import Journal
+from scan2pdf.state.journal import default_path as journal_path
 
 # What SQLite says about a query FTS5 cannot parse (as opposed to a fault of ours).
 _QUERY_FAULTS = re.compile(r"fts5|syntax error|no such column|unterminated|unknown special query")
@@ -67,14 +77,24 @@ def search(
     under: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    on_notice: Callable[[str], None] | None = None,
 ) -> list[Hit]:
     """The pages of ``outdir``'s converted documents that match ``query``, best first.
 
     ``under``: only documents in this folder of OUTDIR (and below it); ``since``/``until``:
     only documents converted in that time. Raises QueryError for a query that does not
-    parse, LocationError when OUTDIR has no index.
+    parse, LocationError when OUTDIR has no index. A damaged index (a file SQLite cannot
+    read, its tables gone) is rebuilt from the journal and the sidecars first, and
+    ``on_notice`` hears that it was.
     """
-    index = Index(default_path(Path(os.path.abspath(outdir))), create=False)
+    out = Path(os.path.abspath(outdir))
+    try:
+        index = Index(default_path(out), create=False)
+    except DamagedIndexError:
+        opened = open_for_run(out, Journal.snapshot(journal_path(out)))
+        if on_notice is not None and opened.notice is not None:
+            on_notice(opened.notice)
+        index = opened.index
     try:
         rows = index.query(
             fts_query(query),
