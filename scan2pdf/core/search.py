@@ -120,10 +120,19 @@ async def asearch(
     under: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    on_notice: Callable[[str], None] | None = None,
 ) -> list[Hit]:
-    """``search`` for asyncio programs (in a thread: the event loop stays free)."""
+    """``search`` for asyncio programs (in a thread: the event loop stays free;
+    ``on_notice`` is called on that thread)."""
     return await asyncio.to_thread(
-        search, outdir, query, limit=limit, under=under, since=since, until=until
+        search,
+        outdir,
+        query,
+        limit=limit,
+        under=under,
+        since=since,
+        until=until,
+        on_notice=on_notice,
     )
 
 
