@@ -100,12 +100,17 @@ def test_a_journal_from_a_newer_scan2pdf(runner: CliRunner, src: Path, tmp_path:
     default_path(out).parent.mkdir(parents=True)
     with sqlite3.connect(default_path(out)) as db:
         db.execute("PRAGMA user_version = 99")
-    code, err = convert(runner, src, "-o", out)
-    assert code == 4
-    assert err == (
+    said = (
         f"Error: The journal '{default_path(out)}' was written by a newer scan2pdf (schema 99; "
         "this one reads up to 4). Upgrade scan2pdf, or give this run another --journal.\n"
     )
+    code, err = convert(runner, src, "-o", out)
+    assert (code, err) == (4, said)
+    # Issue 35: status and --dry-run read it as this version's instead of refusing it.
+    code, err = convert(runner, src, "-o", out, "--dry-run")
+    assert (code, err) == (4, said)
+    status = runner.invoke(cli, ["status", str(out)])
+    assert (status.exit_code, status.stderr) == (4, said)
 
 
 def test_a_failed_folder_that_cannot_be_created(

@@ -190,11 +190,7 @@ class Journal:
             raise self._problem(exc) from exc
         if found > migrations.CURRENT:
             self._db.close()
-            raise LocationError(
-                f"The journal '{path}' was written by a newer scan2pdf (schema {found}; this "
-                f"one reads up to {migrations.CURRENT}).",
-                "Upgrade scan2pdf, or give this run another --journal.",
-            )
+            raise _newer(path, found)
 
     @classmethod
     def open_existing(cls, path: Path) -> Journal | None:
@@ -221,7 +217,12 @@ class Journal:
                     # A log SQLite cannot read without writing its -shm (a full disk, a
                     # read-only mount): the file as it is, without the last moments' rows.
                     _copy_into(path, journal._db, immutable=True)
-            migrations.migrate(journal._db)
+            found = migrations.migrate(journal._db)
+            if found > migrations.CURRENT:
+                # Read as this version's, its rows would be misread (status, --dry-run,
+                # verify): refused as a run refuses it.
+                journal._db.close()
+                raise _newer(path, found)
             journal.settle(dry=True)  # as the next run will see it (nothing is written)
         except sqlite3.Error as exc:
             journal._db.close()
@@ -563,3 +564,11 @@ def _finish_moves(files: dict[Path, Digest], moves: dict[str, str], dry: bool) -
 def usable(path: str | None) -> bool:
     """An output recorded in the journal that is still there."""
     return path is not None and os.path.exists(path)
+
+
+def _newer(path: Path, found: int) -> LocationError:
+    return LocationError(
+        f"The journal '{path}' was written by a newer scan2pdf (schema {found}; this "
+        f"one reads up to {migrations.CURRENT}).",
+        "Upgrade scan2pdf, or give this run another --journal.",
+    )
