@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from .conftest import SAMPLES, run_scan2pdf
 from .helpers import encrypted_pdf, outputs, pdf_pages, text_image
 
@@ -108,3 +110,41 @@ def test_a_sparse_giant_fails_at_once_instead_of_being_read(tmp_path: Path) -> N
         "It is 3.0 GiB long but only 0.0 MiB of it is on disk: a sparse"
     )
     assert rows["good.png"]["status"] == "converted"
+
+
+def test_a_full_failed_disk_is_said_and_leaves_nothing_half_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 35: a full --failed disk silently dropped the copy and left an empty temp
+    file; now the result says it could not be copied, and nothing is left there."""
+    import errno
+    import json as json_module
+
+    from scan2pdf.core.api import convert
+    from scan2pdf.state import failures
+
+    from .engine_helpers import NULL_ENGINE
+
+    src, out, kept = tmp_path / "in", tmp_path / "out", tmp_path / "failed"
+    src.mkdir()
+    (src / "broken.pdf").write_bytes(b"%PDF-1.4\n% nothing else\n")
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    for name, module in (("publish", failures), ("dump", json_module)):
+        with monkeypatch.context() as patch:
+            patch.setattr(module, name, full)
+            results: list = []
+            convert(
+                [src],
+                out / name,
+                NULL_ENGINE,
+                failed_dir=kept / name,
+                force=True,
+                on_result=results.append,
+            )
+        (result,) = results
+        assert result.status == "failed"
+        assert "could not be copied to --failed (No space left on device)" in result.notes
+        assert [p.name for p in (kept / name).rglob("*") if p.is_file()] == [], name

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import tempfile
-from contextlib import suppress
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -51,11 +50,12 @@ def keep_failed_input(
     folder = failed_dir / rel
     folder.mkdir(parents=True, exist_ok=True)
     target = free_name(folder / source.name) if move else folder / source.name
-    with suppress(OSError):  # the input may be unreadable: the error file still says why
-        if move:
-            shutil.move(source, target)
-        else:
-            publish(source, target)
+    if move:
+        # Not suppressed: an original that cannot leave its claim stays claimed (the
+        # service says so), and no error file stands beside a file that is not there.
+        shutil.move(source, target)
+    elif _readable(source):  # an unreadable input: the error file alone says why
+        publish(source, target)  # a full disk raises, and leaves no part behind
     error = {
         "input": str(result.input),
         "reason": result.reason,
@@ -68,10 +68,25 @@ def keep_failed_input(
     with tempfile.NamedTemporaryFile(
         "w", dir=folder, prefix=".", suffix=".json", delete=False, encoding="utf-8"
     ) as tmp:
-        json.dump(error, tmp, indent=2, ensure_ascii=False)
+        try:
+            json.dump(error, tmp, indent=2, ensure_ascii=False)
+            tmp.flush()
+        except BaseException:
+            Path(tmp.name).unlink(missing_ok=True)  # a full disk: no empty file left
+            if not move:
+                target.unlink(missing_ok=True)  # a copy is kept with its reason, or not
+            raise
     os.chmod(tmp.name, NEW_FILE_MODE)
     os.replace(tmp.name, folder / f"{target.name}.error.json")
     return target
+
+
+def _readable(path: Path) -> bool:
+    try:
+        with path.open("rb"):
+            return True
+    except OSError:
+        return False
 
 
 def free_name(path: Path) -> Path:
