@@ -108,3 +108,21 @@ def tesseract_shim(tmp: Path, version: str | None = None) -> tuple[dict[str, str
     shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
     log.touch()
     return {"PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}"}, log
+
+
+def helvetica_page(pdf: pikepdf.Pdf, content: bytes) -> pikepdf.Page:
+    """A Letter page of ``pdf`` drawn by ``content``, with Helvetica (not embedded) as
+    its font /F1: born-digital text, as a word processor writes it."""
+    helvetica = pikepdf.Dictionary(
+        Type=pikepdf.Name.Font,
+        Subtype=pikepdf.Name.Type1,
+        BaseFont=pikepdf.Name.Helvetica,
+        Encoding=pikepdf.Name.WinAnsiEncoding,
+    )
+    page = pikepdf.Dictionary(
+        Type=pikepdf.Name.Page,
+        MediaBox=[0, 0, 612, 792],
+        Contents=pdf.make_stream(content),
+        Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=helvetica)),
+    )
+    return pikepdf.Page(page)

@@ -19,7 +19,6 @@ from pathlib import Path
 import img2pdf
 import pikepdf
 import pytest
-from pikepdf import Dictionary, Name
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from scan2pdf.core.jobs import Job
@@ -29,7 +28,7 @@ from scan2pdf.execution.cluster import INLINE_BYTES
 from scan2pdf.execution.workerproc import COLLECT
 
 from .conftest import run_scan2pdf
-from .helpers import FONT, pdf_text, squash, text_image
+from .helpers import FONT, helvetica_page, pdf_text, squash, text_image
 from .test_cluster import Cluster, sidecars, start_cluster, stop_cluster
 
 pytest.importorskip("distributed")
@@ -60,20 +59,8 @@ def padded_text_pdf(target: Path, words: str, size: int = BIG) -> Path:
     stream of random (incompressible) bytes the page never shows."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with pikepdf.new() as pdf:
-        helvetica = Dictionary(
-            Type=Name.Font,
-            Subtype=Name.Type1,
-            BaseFont=Name.Helvetica,
-            Encoding=Name.WinAnsiEncoding,
-        )
-        text = pdf.make_stream(b"BT /F1 14 Tf 72 700 Td (" + words.encode() + b") Tj ET")
-        page = Dictionary(
-            Type=Name.Page,
-            MediaBox=[0, 0, 612, 792],
-            Contents=text,
-            Resources=Dictionary(Font=Dictionary(F1=helvetica)),
-        )
-        pdf.pages.append(pikepdf.Page(page))
+        content = b"BT /F1 14 Tf 72 700 Td (" + words.encode() + b") Tj ET"
+        pdf.pages.append(helvetica_page(pdf, content))
         pdf.Root.Padding = pdf.make_stream(os.urandom(size))
         pdf.save(target)
     return target

@@ -28,7 +28,7 @@ from scan2pdf.state.journal import Journal, default_path
 from scan2pdf.worker.stamp import read_stamp
 
 from .conftest import SAMPLES, Run, run_scan2pdf
-from .helpers import wait_for
+from .helpers import helvetica_page, wait_for
 from .test_cluster import Cluster, start_cluster, stop_cluster
 
 distributed = pytest.importorskip("distributed")
@@ -67,21 +67,10 @@ def text_volume(target: Path, pages: int) -> Path:
     """A born-digital PDF whose page N reads "Page N of NAME" (Helvetica, not embedded)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with pikepdf.new() as pdf:
-        font = Dictionary(
-            Type=Name.Font,
-            Subtype=Name.Type1,
-            BaseFont=Name.Helvetica,
-            Encoding=Name.WinAnsiEncoding,
-        )
         for number in range(1, pages + 1):
             words = f"Page {number} of {target.stem}".encode()
-            page = Dictionary(
-                Type=Name.Page,
-                MediaBox=[0, 0, 612, 792],
-                Contents=pdf.make_stream(b"BT /F1 18 Tf 72 700 Td (" + words + b") Tj ET"),
-                Resources=Dictionary(Font=font),
-            )
-            pdf.pages.append(pikepdf.Page(page))
+            content = b"BT /F1 18 Tf 72 700 Td (" + words + b") Tj ET"
+            pdf.pages.append(helvetica_page(pdf, content))
         pdf.save(target)
     return target
 

@@ -17,7 +17,7 @@ import pikepdf
 from pikepdf import Dictionary, Name
 
 from .conftest import run_scan2pdf
-from .helpers import pdf_text, squash
+from .helpers import helvetica_page, pdf_text, squash
 
 LINES = (
     "Quarterly report of the harbour office, 1962.",
@@ -27,21 +27,8 @@ LINES = (
 
 def born_digital_letter(target: Path) -> Path:
     with pikepdf.new() as pdf:
-        helvetica = Dictionary(
-            Type=Name.Font,
-            Subtype=Name.Type1,
-            BaseFont=Name.Helvetica,
-            Encoding=Name.WinAnsiEncoding,
-        )
         shown = b" 0 -20 Td ".join(b"(" + line.encode() + b") Tj" for line in LINES)
-        text = pdf.make_stream(b"BT /F1 14 Tf 72 700 Td " + shown + b" ET")
-        letter = Dictionary(
-            Type=Name.Page,
-            MediaBox=[0, 0, 612, 792],
-            Contents=text,
-            Resources=Dictionary(Font=Dictionary(F1=helvetica)),
-        )
-        pdf.pages.append(pikepdf.Page(letter))
+        pdf.pages.append(helvetica_page(pdf, b"BT /F1 14 Tf 72 700 Td " + shown + b" ET"))
         line = pdf.make_stream(b"0.5 w 72 72 m 540 72 l S")
         pdf.pages.append(
             pikepdf.Page(Dictionary(Type=Name.Page, MediaBox=[0, 0, 612, 792], Contents=line))
