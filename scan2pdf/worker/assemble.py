@@ -75,26 +75,46 @@ def assemble(
         error = InternalError(f"The page ranges could not be joined ({first_line(exc)}).")
         return Outcome(failed(job.identity, error, seconds, _detail(meta, ranges)), index=job.index)
     text, quality = rated(whole.text, whole.reads, meta.repair, sidecar)
-    result = FileResult(
-        input=Path(job.identity),
-        status="converted",
-        output=job.pdf,
-        sidecar=job.txt,
-        pages=meta.pages,
-        ocr_pages=text.ocr_pages,
+    result = converted(
+        job,
+        meta.pages,
+        text,
+        quality,
         seconds=seconds,
-        notes=(
-            *meta.notes,
-            *meta.ocr_notes,
-            *_range_notes(ranges),
-            *text.notes(),
-            *blank_note(quality),
-        ),
-        quality=quality,
+        notes=(*meta.notes, *meta.ocr_notes, *_range_notes(ranges)),
         made_by=meta.made_by,
         detail=_detail(meta, ranges),
     )
     return Outcome(result, pdf, sidecar, None, job.index)
+
+
+def converted(
+    job: Job,
+    pages: int,
+    text: SidecarText,
+    quality: Quality | None,
+    *,
+    seconds: float,
+    notes: Sequence[str],
+    made_by: str | None,
+    detail: str | None,
+) -> FileResult:
+    """The result of ``job`` converted, for a whole file (``worker/task.py``) and for one
+    assembled from page ranges alike: ``notes`` first, then the sidecar's and the blank
+    pages' (``blank_note``)."""
+    return FileResult(
+        input=Path(job.identity),
+        status="converted",
+        output=job.pdf,
+        sidecar=job.txt,
+        pages=pages,
+        ocr_pages=text.ocr_pages,
+        seconds=seconds,
+        notes=(*notes, *text.notes(), *blank_note(quality)),
+        quality=quality,
+        made_by=made_by,
+        detail=detail,
+    )
 
 
 def rated(
@@ -113,7 +133,7 @@ def rated(
 
 
 def blank_note(quality: Quality | None) -> list[str]:
-    """The note on pages found blank (a whole file's, ``worker/task.py``, says the same)."""
+    """The note on pages found blank (``converted`` adds it to every converted file's)."""
     if quality is None or not quality.blank_pages:
         return []
     pages = ", ".join(map(str, quality.blank_pages))

@@ -87,7 +87,6 @@ def run_ocr(
     run = OcrRun()
     with pikepdf.open(source_pdf) as source:
         choices = document_choices(options, source)
-    renderer = choices.renderer
     if choices.ocr_mpixels is not None:
         extra["max_ocr_image_mpixels"] = choices.ocr_mpixels
     run.notes += choices.notes
@@ -99,26 +98,6 @@ def run_ocr(
     extra[PAGES_KEYWORD] = str(records)
     if ocr_twins:
         extra[TWINS_KEYWORD] = {str(n): str(path) for n, path in ocr_twins.items()}
-    common: dict[str, Any] = {
-        "language": list(options.languages),
-        "jobs": jobs,
-        "use_threads": pages <= 1 or jobs <= 1,
-        "output_type": options.output_type,
-        "deskew": options.deskew,
-        "clean": options.clean,
-        "optimize": options.optimize,
-        "pdf_renderer": renderer,
-        "ocr_engine": options.ocr_engine,
-        "max_image_mpixels": options.max_image_mpixels,
-        "invalidate_digital_signatures": options.invalidate_signatures,
-        "plugins": [
-            rasterize.__name__,
-            progress.__name__,
-            pageslots.__name__,
-            ocrengine.__name__,
-        ],
-        **extra,
-    }
     run.notes += _ocr(
         source_pdf,
         output_pdf,
@@ -128,7 +107,26 @@ def run_ocr(
         # Our PageTicker (worker/progress.py) is the bar: it draws nothing.
         progress_bar=True,
         **{UPRIGHT_KEYWORD: options.upright},
-        **common,
+        **{
+            "language": list(options.languages),
+            "jobs": jobs,
+            "use_threads": pages <= 1 or jobs <= 1,
+            "output_type": options.output_type,
+            "deskew": options.deskew,
+            "clean": options.clean,
+            "optimize": options.optimize,
+            "pdf_renderer": choices.renderer,
+            "ocr_engine": options.ocr_engine,
+            "max_image_mpixels": options.max_image_mpixels,
+            "invalidate_digital_signatures": options.invalidate_signatures,
+            "plugins": [
+                rasterize.__name__,
+                progress.__name__,
+                pageslots.__name__,
+                ocrengine.__name__,
+            ],
+            **extra,
+        },
     )
     run.pages = read_records(records)
     turns = {n: r.turn for n, r in run.pages.items() if r.turn is not None}

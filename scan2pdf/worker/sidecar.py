@@ -77,14 +77,6 @@ def split_ocrmypdf_sidecar(text: str, page_count: int) -> list[str | None]:
     return pages[:page_count]
 
 
-def join_ocrmypdf_sidecar(pages: list[str | None]) -> str:
-    """The inverse of ``split_ocrmypdf_sidecar``: None becomes OCRmyPDF's skip marker."""
-    return "\f".join(
-        page if page is not None else f"[OCR skipped on page(s) {number}]"
-        for number, page in enumerate(pages, start=1)
-    )
-
-
 def build_sidecar(
     ocrmypdf_sidecar: Path, output: PdfReader, page_count: int, mode: str = "skip"
 ) -> SidecarText:

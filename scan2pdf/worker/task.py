@@ -22,7 +22,7 @@ from pathlib import Path
 
 from scan2pdf.core.jobs import Job, Outcome
 from scan2pdf.core.quality import PageRead
-from scan2pdf.core.report import FileResult, failed
+from scan2pdf.core.report import failed
 from scan2pdf.errors import (
     CorruptInputError,
     DiskFullError,
@@ -33,7 +33,7 @@ from scan2pdf.errors import (
 )
 from scan2pdf.execution.slots import slot
 from scan2pdf.execution.workerproc import COLLECT
-from scan2pdf.worker.assemble import blank_note, rated
+from scan2pdf.worker.assemble import converted, rated
 from scan2pdf.worker.checked import ocr_checked
 from scan2pdf.worker.images import set_pixel_budget
 from scan2pdf.worker.preflight import Prepared, prepare
@@ -126,16 +126,13 @@ def _convert(job: Job, jobs: int) -> Outcome:
         reads = {n: PageRead(r.reading.chars, r.reading.confidence) for n, r in ocr.pages.items()}
         sidecar = scratch / "sidecar.txt"
         text, quality = rated(text, reads, prepared.repair, sidecar)
-        result = FileResult(
-            input=Path(job.identity),
-            status="converted",
-            output=job.pdf,
-            sidecar=job.txt,
-            pages=prepared.pages,
-            ocr_pages=text.ocr_pages,
+        result = converted(
+            job,
+            prepared.pages,
+            text,
+            quality,
             seconds=time.monotonic() - started,
-            notes=(*prepared.notes, *ocr.notes, *text.notes(), *blank_note(quality)),
-            quality=quality,
+            notes=(*prepared.notes, *ocr.notes),
             made_by=versions,
             detail="\n".join(COLLECT.lines) or None,
         )
