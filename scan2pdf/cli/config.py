@@ -204,28 +204,22 @@ def _wanted(value: Any, kind: click.ParamType[Any], flag: bool) -> str | None:
     """What ``value`` should be for an option of type ``kind``; None when it is that."""
     if flag:
         return None if isinstance(value, bool) else "true or false"
-    if isinstance(value, bool | list | dict):
-        return _KIND_NAMES.get(type(kind), "a string or a number")
-    if isinstance(kind, click.types.IntParamType):
-        return None if isinstance(value, int) else "a whole number"
-    if isinstance(kind, click.types.FloatParamType):
-        return None if isinstance(value, int | float) else "a number"
-    if isinstance(kind, click.Path):
-        return None if isinstance(value, str) else "a string (a path)"
-    if isinstance(kind, click.Choice | click.types.StringParamType):
-        return None if isinstance(value, str) else "a string"
-    return None  # our own types read text or numbers, and say what is wrong themselves
+    structured = isinstance(value, bool | list | dict)
+    for param_type, accepted, word in _KINDS:
+        if isinstance(kind, param_type):
+            return None if isinstance(value, accepted) and not structured else word
+    # Our own types read text or numbers, and say what is wrong themselves.
+    return "a string or a number" if structured else None
 
 
-_KIND_NAMES: dict[type[click.ParamType[Any]], str] = {
-    click.types.IntParamType: "a whole number",
-    click.IntRange: "a whole number",
-    click.types.FloatParamType: "a number",
-    click.FloatRange: "a number",
-    click.Path: "a string (a path)",
-    click.Choice: "a string",
-    click.types.StringParamType: "a string",
-}
+# Each option type TOML values are checked against: the values it takes, and its word.
+_KINDS: tuple[tuple[type[click.ParamType[Any]], type | tuple[type, ...], str], ...] = (
+    (click.types.IntParamType, int, "a whole number"),
+    (click.types.FloatParamType, (int, float), "a number"),
+    (click.Path, str, "a string (a path)"),
+    (click.Choice, str, "a string"),
+    (click.types.StringParamType, str, "a string"),
+)
 
 
 def _toml(value: Any) -> str:

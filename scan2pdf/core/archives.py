@@ -125,25 +125,6 @@ class Limits:
 LIMITS = Limits()
 
 
-# How a zip (a local header, or the end record of an empty one), a compressed stream
-# (gzip, bzip2, xz) and a tar ("ustar" at byte 257) begin.
-_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-_PACKED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
-_TAR_MAGIC_AT = 257
-
-
-def is_archive(path: Path) -> bool:
-    """Whether the file at ``path`` begins as a zip, a tar or a compressed stream does:
-    by its bytes, whatever it is called. By its first bytes only, so that an archive cut
-    short (no central directory) is still read for what it has."""
-    try:
-        with path.open("rb") as stream:
-            head = stream.read(_TAR_MAGIC_AT + 8)
-    except OSError:
-        return False
-    return head.startswith(_ZIP_MAGIC + _PACKED_MAGIC) or head[_TAR_MAGIC_AT:].startswith(b"ustar")
-
-
 def archive_kind(name: str) -> ArchiveKind | None:
     """The kind of archive a file of this name is read as, or None."""
     lower = name.lower()

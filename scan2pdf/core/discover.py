@@ -26,7 +26,7 @@ from scan2pdf.core.groups import group_input
 from scan2pdf.core.jobs import Input, Kind, Work
 from scan2pdf.core.naming import natural_name
 from scan2pdf.core.options import Options
-from scan2pdf.core.sniff import examine, is_ignored, sniff
+from scan2pdf.core.sniff import examine, is_ignored
 from scan2pdf.errors import LocationError, UsageError
 
 
@@ -72,18 +72,18 @@ def discover(inputs: Sequence[Path], outdir: Path, *, group_pages: bool = False)
 def _folder_inputs(listing: _Listing, seen: _Visited | None, group_pages: bool) -> Iterator[Input]:
     """A folder's inputs: its files (or, grouped, one document of its pages), then its
     archives' members."""
-    files: list[Path] = []
+    examined: list[tuple[Path, Kind, Work]] = []
     archives: list[Path] = []
     for path in listing.files:
         if seen is not None and not seen.first_visit(path):
             continue
+        kind, work = examine(path)  # one read of the header per file
         # An archive by its name, unless its bytes say it is a scan (a PDF named scan.zip
         # is a PDF; an archive cut short, or an old tar, is still read for what it has).
-        read_as_folder = (
-            archive_kind(path.name) and path.is_file() and sniff(path) not in ("pdf", "image")
-        )
-        (archives if read_as_folder else files).append(path)
-    examined = [(path, *examine(path)) for path in files]
+        if archive_kind(path.name) and path.is_file() and kind not in ("pdf", "image"):
+            archives.append(path)
+        else:
+            examined.append((path, kind, work))
     rel = listing.rel
     group = None
     if group_pages and not listing.root_file and not listing.has_folders and not archives:

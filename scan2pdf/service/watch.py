@@ -30,13 +30,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 
-from scan2pdf.core.archives import escaped, identity_path, is_archive
+from scan2pdf.core.archives import escaped, identity_path
 from scan2pdf.core.jobs import Input
 from scan2pdf.core.options import Options
 from scan2pdf.core.pipeline import Feed, Pipeline
 from scan2pdf.core.report import FileResult, Report
 from scan2pdf.core.resume import FeedTraits
-from scan2pdf.core.sniff import examine
+from scan2pdf.core.sniff import examine, is_archive
 from scan2pdf.core.tools import check_environment
 from scan2pdf.errors import UsageError
 from scan2pdf.execution.cluster import ClusterExecutor
